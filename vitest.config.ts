@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects: unit tests need nothing but Node; integration tests get a real Kafka broker
+// from the global setup (or the one KAFKA_BROKERS names). `npm test` runs both.
+export default defineConfig({
+  test: {
+    reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts'],
+          globalSetup: ['test/setup/kafka-global-setup.ts'],
+          testTimeout: 240_000,
+          hookTimeout: 240_000,
+          // The machine has two cores and one broker: run integration files one at a time.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
