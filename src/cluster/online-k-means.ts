@@ -157,6 +157,21 @@ export class OnlineKMeans {
     return true;
   }
 
+  /**
+   * Starts the store now from the warm-up sample gathered so far, before `warmupSize` records
+   * were seen: the pipeline calls it when the stream stalls or ends during warm-up (every
+   * in-flight record waiting for the store). Returns false, changing nothing, while the sample
+   * holds fewer than k points.
+   */
+  initializeNow(): boolean {
+    if (this.ready) return true;
+    const sample = this.s.reservoir!.sample();
+    if (sample.length / this.dim < this.k) return false;
+    const seeds = kMeansPlusPlus(sample, this.dim, this.k, this.options.distance, this.s.rng);
+    this.start(seeds, undefined, sample);
+    return true;
+  }
+
   assign(points: Float32Array): Assignment {
     const rows = this.assignRows(points);
     return { clusterIds: this.rowsToIds(rows.rows), distances: rows.distances };

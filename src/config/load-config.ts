@@ -1,0 +1,275 @@
+/**
+ * Loads the configuration once at start: defaults (from the schema) ← YAML file ← environment
+ * (`STREAMCLUST_<SECTION>__<KEY>`, plus `KAFKA_BROKERS`) ← CLI overrides, then validates it.
+ * An invalid value throws a ConfigError naming the key, the value, the rule and the fix.
+ *
+ * The YAML file is parsed as data only (the `yaml` package with the core schema): nothing in a
+ * config file is ever evaluated as code.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+
+import { ConfigError, type ConfigProblem } from '../errors.js';
+import { configSchema, FIXES, type Config } from './schema.js';
+
+export interface LoadConfigOptions {
+  /** Path of a YAML config file; omitted: defaults only. */
+  file?: string;
+  /** Environment to read overrides from (default: process.env). */
+  env?: Readonly<Record<string, string | undefined>>;
+  /** Overrides by dotted key (`batch.size`), applied last: CLI flags and `--set key=value`. */
+  overrides?: Readonly<Record<string, unknown>>;
+}
+
+export type RawConfig = Record<string, unknown>;
+
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const raw: RawConfig = options.file === undefined ? {} : readConfigFile(options.file);
+  applyEnvironment(raw, options.env ?? process.env);
+  for (const [key, value] of Object.entries(options.overrides ?? {})) setPath(raw, key, value);
+  return validateConfig(raw);
+}
+
+export function validateConfig(raw: unknown): Config {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return result.data;
+  throw new ConfigError(result.error.issues.flatMap((issue) => describeIssue(issue, raw)));
+}
+
+function readConfigFile(file: string): RawConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError([
+      {
+        key: '--config',
+        value: JSON.stringify(file),
+        rule: `the file cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`,
+        fix: 'pass the path of an existing YAML file, e.g. --config config/default.yaml',
+      },
+    ]);
+  }
+  let parsed: unknown;
+  try {
+    parsed = parseYaml(text, { schema: 'core', prettyErrors: true });
+  } catch (error) {
+    throw new ConfigError([
+      {
+        key: '--config',
+        value: JSON.stringify(file),
+        rule: `it is not valid YAML: ${(error as Error).message.split('\n')[0]}`,
+        fix: 'correct the YAML syntax at the position shown',
+      },
+    ]);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([
+      {
+        key: '--config',
+        value: JSON.stringify(file),
+        rule: 'the top level must be a mapping of sections (source, kafka, batch, ...)',
+        fix: 'start from config/default.yaml',
+      },
+    ]);
+  }
+  return parsed as RawConfig;
+}
+
+const ENV_PREFIX = 'STREAMCLUST_';
+
+/**
+ * `STREAMCLUST_BATCH__MAX_WAIT_MS=500` sets `batch.maxWaitMs`: `__` separates the path,
+ * and each segment matches a key case-insensitively with its underscores removed. Values are
+ * parsed as YAML scalars, so numbers, booleans and `[a, b]` lists work.
+ */
+export function applyEnvironment(
+  raw: RawConfig,
+  env: Readonly<Record<string, string | undefined>>,
+): void {
+  const brokers = env['KAFKA_BROKERS'];
+  if (brokers !== undefined && brokers.trim() !== '') {
+    setPath(
+      raw,
+      'kafka.brokers',
+      brokers
+        .split(',')
+        .map((b) => b.trim())
+        .filter((b) => b !== ''),
+    );
+  }
+  for (const [name, value] of Object.entries(env)) {
+    if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
+    const segments = name.slice(ENV_PREFIX.length).split('__');
+    const path = resolveEnvPath(segments);
+    if (path === undefined) {
+      throw new ConfigError([
+        {
+          key: name,
+          value: JSON.stringify(value),
+          rule: 'this environment variable names no configuration key',
+          fix: 'use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it',
+        },
+      ]);
+    }
+    setPath(raw, path, parseScalar(value));
+  }
+}
+
+function resolveEnvPath(segments: string[]): string | undefined {
+  let shape: Record<string, z.ZodType> | undefined = schemaShape(configSchema);
+  const keys: string[] = [];
+  for (const segment of segments) {
+    if (shape === undefined) return undefined;
+    const wanted = segment.replaceAll('_', '').toLowerCase();
+    const key = Object.keys(shape).find((k) => k.toLowerCase() === wanted);
+    if (key === undefined) return undefined;
+    keys.push(key);
+    shape = schemaShape(shape[key]);
+  }
+  return keys.join('.');
+}
+
+/** The object shape under a schema, looking through defaults, prefaults and refinements. */
+function schemaShape(schema: unknown): Record<string, z.ZodType> | undefined {
+  let current = schema as {
+    def?: { type?: string; innerType?: unknown; shape?: unknown; in?: unknown };
+  };
+  for (let depth = 0; depth < 8 && current?.def !== undefined; depth++) {
+    const def = current.def;
+    if (def.type === 'object') return def.shape as Record<string, z.ZodType>;
+    current = (def.innerType ?? def.in) as typeof current;
+  }
+  return undefined;
+}
+
+export function parseScalar(text: string): unknown {
+  try {
+    return parseYaml(text, { schema: 'core' }) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+export function setPath(target: RawConfig, dotted: string, value: unknown): void {
+  const keys = dotted.split('.');
+  let node: RawConfig = target;
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key];
+    if (typeof next !== 'object' || next === null || Array.isArray(next)) node[key] = {};
+    node = node[key] as RawConfig;
+  }
+  node[keys[keys.length - 1] as string] = value;
+}
+
+function getPath(
+  target: unknown,
+  path: readonly PropertyKey[],
+): { found: boolean; value: unknown } {
+  let node: unknown = target;
+  for (const key of path) {
+    if (typeof node !== 'object' || node === null || !(key in node))
+      return { found: false, value: undefined };
+    node = (node as Record<PropertyKey, unknown>)[key];
+  }
+  return { found: true, value: node };
+}
+
+function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
+  const path = issue.path.map(String);
+  const key = path.join('.') || '(top level)';
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((unknownKey) => {
+      const full = [...path, unknownKey].join('.');
+      const siblings = Object.keys(schemaShape(shapeAt(path)) ?? {});
+      const guess = closest(unknownKey, siblings);
+      return {
+        key: full,
+        value: renderValue(getPath(raw, [...path, unknownKey])),
+        rule: 'unknown key',
+        fix:
+          guess === undefined
+            ? `remove it; the keys here are: ${siblings.join(', ')}`
+            : `did you mean ${[...path, guess].join('.')}? Otherwise remove it`,
+      };
+    });
+  }
+  return [
+    {
+      key,
+      value: renderValue(
+        issue.code === 'custom' && 'input' in issue
+          ? { found: true, value: issue.input }
+          : getPath(raw, issue.path),
+      ),
+      rule: describeRule(issue),
+      fix: FIXES[key] ?? `see the documentation of ${key} in config/default.yaml`,
+    },
+  ];
+}
+
+function shapeAt(path: readonly string[]): unknown {
+  let schema: unknown = configSchema;
+  for (const key of path) schema = schemaShape(schema)?.[key];
+  return schema;
+}
+
+function describeRule(issue: z.core.$ZodIssue): string {
+  switch (issue.code) {
+    case 'too_small':
+      return `must be ${issue.inclusive ? '>=' : '>'} ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be ${issue.inclusive ? '<=' : '<'} ${String(issue.maximum)}`;
+    case 'invalid_type':
+      return `must be ${article(issue.expected)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    case 'invalid_format':
+      return `must be a valid ${issue.format}`;
+    case 'not_multiple_of':
+      return `must be a multiple of ${String(issue.divisor)}`;
+    default:
+      return issue.message;
+  }
+}
+
+function article(type: string): string {
+  if (type === 'int') return 'an integer';
+  return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
+}
+
+function renderValue(lookup: { found: boolean; value: unknown }): string {
+  if (!lookup.found) return '<missing>';
+  const json = JSON.stringify(lookup.value);
+  return json === undefined ? String(lookup.value) : json;
+}
+
+function closest(word: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
+  for (const candidate of candidates) {
+    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row.push(
+        Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost),
+      );
+    }
+    previous = row;
+  }
+  return previous[b.length] ?? 0;
+}

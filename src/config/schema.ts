@@ -1,0 +1,237 @@
+/**
+ * The one schema of streamclust's configuration: the single source of defaults and types.
+ * `config/default.yaml` documents every key; a test checks that file parses to exactly these
+ * defaults, so the two cannot drift apart.
+ *
+ * Objects are strict (an unknown key is an error, usually a typo) and use `prefault({})` so a
+ * missing section still gets its inner defaults (zod 4's `default` would skip them).
+ */
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+
+const syntheticSchema = z
+  .strictObject({
+    seed: z.number().int().default(42),
+    dim: positiveInt.max(4096).default(8),
+    clusters: positiveInt.max(1000).default(5),
+    spread: z.number().positive().default(0.6),
+    separation: z.number().positive().default(6),
+    recordsPerSecond: z.number().min(0).default(2000),
+    totalRecords: nonNegativeInt.default(0),
+    chunkSize: positiveInt.max(100_000).default(256),
+    driftEveryRecords: nonNegativeInt.default(20_000),
+    malformedEvery: nonNegativeInt.default(0),
+  })
+  .prefault({});
+
+const fileSourceSchema = z
+  .strictObject({
+    path: z.string().default(''),
+    format: z.enum(['auto', 'jsonl', 'csv']).default('auto'),
+    chunkSize: positiveInt.max(100_000).default(256),
+  })
+  .prefault({});
+
+const kafkaSchema = z
+  .strictObject({
+    brokers: z.array(z.string().min(1)).default([]),
+    clientId: z.string().min(1).default('streamclust'),
+    groupId: z.string().min(1).default('streamclust'),
+    inputTopic: z.string().default(''),
+    assignmentsTopic: z.string().default('streamclust.assignments'),
+    deadLetterTopic: z.string().default('streamclust.dead-letter'),
+    fromBeginning: z.boolean().default(true),
+    partitionsConsumedConcurrently: positiveInt.max(64).default(3),
+    sessionTimeoutMs: positiveInt.default(30_000),
+    heartbeatIntervalMs: positiveInt.default(3_000),
+    connectionTimeoutMs: positiveInt.default(3_000),
+    createTopics: z.boolean().default(true),
+  })
+  .prefault({});
+
+const decodeSchema = z
+  .strictObject({
+    vectorField: z.string().default('features'),
+    fields: z.array(z.string().min(1)).default([]),
+    dim: nonNegativeInt.default(0),
+    labelField: z.string().default('label'),
+    maxRecordBytes: positiveInt.default(1_048_576),
+    standardize: z.boolean().default(false),
+  })
+  .prefault({});
+
+const batchSchema = z
+  .strictObject({
+    size: positiveInt.max(65_536).default(256),
+    maxWaitMs: positiveInt.max(600_000).default(200),
+    maxInFlight: positiveInt.max(64).default(4),
+  })
+  .prefault({});
+
+const modelSchema = z
+  .strictObject({
+    backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
+    hiddenLayers: z.array(positiveInt.max(8192)).default([64, 32]),
+    embeddingDim: positiveInt.max(4096).default(16),
+    activation: z.enum(['relu', 'elu', 'tanh', 'selu']).default('relu'),
+    learningRate: z.number().positive().max(10).default(0.001),
+    seed: z.number().int().default(7),
+  })
+  .prefault({});
+
+const trainingSchema = z
+  .strictObject({
+    mode: z.enum(['every', 'fraction', 'off']).default('every'),
+    fraction: z.number().min(0).max(1).default(1),
+  })
+  .prefault({});
+
+const clusterSchema = z
+  .strictObject({
+    k: positiveInt.max(10_000).default(5),
+    warmupSize: positiveInt.default(512),
+    warmupMaxWaitMs: positiveInt.default(2_000),
+    seed: z.number().int().default(11),
+  })
+  .prefault({});
+
+const sinksSchema = z
+  .strictObject({
+    assignments: z.enum(['auto', 'kafka', 'stdout', 'file', 'none']).default('auto'),
+    assignmentsFile: z.string().default('out/assignments.jsonl'),
+    deadLetterFile: z.string().default('out/dead-letter.jsonl'),
+  })
+  .prefault({});
+
+const httpSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    host: z.string().min(1).default('127.0.0.1'),
+    port: port.default(9464),
+  })
+  .prefault({});
+
+const logSchema = z
+  .strictObject({
+    level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+    statusIntervalMs: nonNegativeInt.default(2_000),
+  })
+  .prefault({});
+
+export const configSchema = z
+  .strictObject({
+    source: z.enum(['synthetic', 'kafka', 'file']).default('synthetic'),
+    synthetic: syntheticSchema,
+    file: fileSourceSchema,
+    kafka: kafkaSchema,
+    decode: decodeSchema,
+    batch: batchSchema,
+    model: modelSchema,
+    training: trainingSchema,
+    cluster: clusterSchema,
+    sinks: sinksSchema,
+    http: httpSchema,
+    log: logSchema,
+  })
+  .superRefine((config, ctx) => {
+    for (const problem of crossFieldProblems(config)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: problem.path,
+        message: problem.message,
+        input: problem.input,
+      });
+    }
+  });
+
+export type Config = z.infer<typeof configSchema>;
+
+interface CrossFieldProblem {
+  path: string[];
+  message: string;
+  input: unknown;
+}
+
+/** Rules that involve more than one key; each message names the rule, the fix is in FIXES. */
+function crossFieldProblems(config: Config): CrossFieldProblem[] {
+  const problems: CrossFieldProblem[] = [];
+  const usesKafka = config.source === 'kafka' || config.sinks.assignments === 'kafka';
+  if (usesKafka && config.kafka.brokers.length === 0) {
+    problems.push({
+      path: ['kafka', 'brokers'],
+      message: 'must list at least one broker when the source or a sink is kafka',
+      input: config.kafka.brokers,
+    });
+  }
+  if (config.source === 'kafka' && config.kafka.inputTopic === '') {
+    problems.push({
+      path: ['kafka', 'inputTopic'],
+      message: 'must name the topic to consume when source is kafka',
+      input: config.kafka.inputTopic,
+    });
+  }
+  if (config.source === 'file' && config.file.path === '') {
+    problems.push({
+      path: ['file', 'path'],
+      message: 'must name a JSONL or CSV file when source is file',
+      input: config.file.path,
+    });
+  }
+  if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
+    problems.push({
+      path: ['kafka', 'heartbeatIntervalMs'],
+      message: `must be lower than kafka.sessionTimeoutMs (${config.kafka.sessionTimeoutMs})`,
+      input: config.kafka.heartbeatIntervalMs,
+    });
+  }
+  if (config.decode.fields.length > 0 && config.decode.dim !== 0) {
+    if (config.decode.dim !== config.decode.fields.length) {
+      problems.push({
+        path: ['decode', 'dim'],
+        message: `must equal the number of decode.fields (${config.decode.fields.length}) or be 0`,
+        input: config.decode.dim,
+      });
+    }
+  }
+  if (config.cluster.warmupSize < config.cluster.k) {
+    problems.push({
+      path: ['cluster', 'warmupSize'],
+      message: `must be at least cluster.k (${config.cluster.k}): k-means++ needs k points`,
+      input: config.cluster.warmupSize,
+    });
+  }
+  if (config.training.mode === 'fraction' && config.training.fraction === 0) {
+    problems.push({
+      path: ['training', 'fraction'],
+      message: 'must be above 0 when training.mode is fraction',
+      input: config.training.fraction,
+    });
+  }
+  return problems;
+}
+
+/** How to fix each key, used in error messages. Keys without an entry get a generic hint. */
+export const FIXES: Readonly<Record<string, string>> = {
+  source: 'set source to synthetic (the built-in demo stream), kafka or file',
+  'kafka.brokers':
+    'set kafka.brokers (e.g. [localhost:9092]) in the config file, or KAFKA_BROKERS=host:port, or --brokers host:port',
+  'kafka.inputTopic': 'set kafka.inputTopic, or pass --topic NAME',
+  'kafka.heartbeatIntervalMs':
+    'set kafka.heartbeatIntervalMs lower than kafka.sessionTimeoutMs; about a third of it is recommended',
+  'file.path': 'set file.path, or pass --file PATH',
+  'decode.dim': 'set decode.dim to the number of decode.fields, or to 0 to take it from the data',
+  'batch.size':
+    'set batch.size to an integer from 1 to 65536 (default 256), or pass --batch-size N',
+  'batch.maxWaitMs': 'set batch.maxWaitMs to a positive number of milliseconds (default 200)',
+  'batch.maxInFlight': 'set batch.maxInFlight to an integer from 1 to 64 (default 4)',
+  'model.backend':
+    'set model.backend to auto (best that loads), tensorflow, wasm or cpu, or pass --backend NAME',
+  'model.learningRate': 'set model.learningRate to a positive number, typically 1e-4 to 1e-2',
+  'cluster.k': 'set cluster.k to the number of clusters, an integer from 1 to 10000, or pass --k N',
+  'cluster.warmupSize': 'set cluster.warmupSize to at least cluster.k (default 512)',
+  'http.port': 'set http.port to a TCP port from 0 to 65535 (0 picks a free one), or pass --port N',
+  'training.fraction': 'set training.fraction between 0 and 1 (exclusive of 0 in fraction mode)',
+};

@@ -1,0 +1,155 @@
+/**
+ * Decodes a raw record (JSON bytes) into a fixed-length feature vector, following the declared
+ * schema: either one array field (`decode.vectorField`, default `features`) or a list of numeric
+ * fields (`decode.fields`). Anything that does not fit is rejected with a reason code; the
+ * pipeline sends it to the dead-letter sink and moves on. Optional running standardisation
+ * (Welford's mean and variance) keeps features on one scale while the stream drifts.
+ */
+import type { Config } from '../config/schema.js';
+
+export type DecodeReason =
+  | 'null_value'
+  | 'empty_value'
+  | 'oversize'
+  | 'invalid_utf8'
+  | 'malformed_json'
+  | 'not_an_object'
+  | 'missing_field'
+  | 'wrong_type'
+  | 'non_finite'
+  | 'wrong_length';
+
+export type Decoded =
+  | { ok: true; features: Float32Array; label: number | undefined }
+  | { ok: false; reason: DecodeReason; message: string };
+
+export type DecoderOptions = Config['decode'];
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+export class JsonDecoder {
+  private readonly options: DecoderOptions;
+  private dimension: number;
+  private count = 0;
+  private mean: Float64Array | undefined;
+  private m2: Float64Array | undefined;
+
+  constructor(options: DecoderOptions) {
+    this.options = options;
+    this.dimension = options.fields.length > 0 ? options.fields.length : options.dim;
+  }
+
+  /** The feature dimension: declared, or taken from the first valid record (0 before it). */
+  get dim(): number {
+    return this.dimension;
+  }
+
+  decode(value: Buffer | null): Decoded {
+    if (value === null) return fail('null_value', 'the record has no value (null)');
+    if (value.length === 0) return fail('empty_value', 'the record value is empty');
+    if (value.length > this.options.maxRecordBytes) {
+      return fail(
+        'oversize',
+        `the value has ${value.length} bytes, above decode.maxRecordBytes (${this.options.maxRecordBytes})`,
+      );
+    }
+    let text: string;
+    try {
+      text = utf8.decode(value);
+    } catch {
+      return fail('invalid_utf8', 'the value is not valid UTF-8');
+    }
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      return fail('malformed_json', `the value is not JSON: ${(error as Error).message}`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      return fail('not_an_object', 'the value must be a JSON object');
+    }
+    const object = parsed as Record<string, unknown>;
+    const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
+    if (!raw.ok) return raw;
+    const label = object[this.options.labelField];
+    return {
+      ok: true,
+      features: this.options.standardize ? this.standardize(raw.features) : raw.features,
+      label: typeof label === 'number' && Number.isInteger(label) ? label : undefined,
+    };
+  }
+
+  private fromVector(object: Record<string, unknown>): Decoded {
+    const field = this.options.vectorField;
+    if (!(field in object)) return fail('missing_field', `the field "${field}" is missing`);
+    const vector = object[field];
+    if (!Array.isArray(vector))
+      return fail('wrong_type', `the field "${field}" must be an array of numbers`);
+    if (vector.length === 0) return fail('wrong_length', `the field "${field}" is an empty array`);
+    if (this.dimension !== 0 && vector.length !== this.dimension) {
+      return fail(
+        'wrong_length',
+        `the field "${field}" has ${vector.length} values, expected ${this.dimension}`,
+      );
+    }
+    const features = new Float32Array(vector.length);
+    for (let i = 0; i < vector.length; i++) {
+      const v: unknown = vector[i];
+      if (typeof v !== 'number')
+        return fail('wrong_type', `${field}[${i}] is ${describe(v)}, not a number`);
+      if (!Number.isFinite(v)) return fail('non_finite', `${field}[${i}] is not finite`);
+      features[i] = v;
+    }
+    if (this.dimension === 0) this.dimension = vector.length;
+    return { ok: true, features, label: undefined };
+  }
+
+  private fromFields(object: Record<string, unknown>): Decoded {
+    const features = new Float32Array(this.options.fields.length);
+    for (const [i, name] of this.options.fields.entries()) {
+      if (!(name in object)) return fail('missing_field', `the field "${name}" is missing`);
+      const v = object[name];
+      if (typeof v !== 'number')
+        return fail('wrong_type', `the field "${name}" is ${describe(v)}, not a number`);
+      if (!Number.isFinite(v)) return fail('non_finite', `the field "${name}" is not finite`);
+      features[i] = v;
+    }
+    return { ok: true, features, label: undefined };
+  }
+
+  private standardize(features: Float32Array): Float32Array {
+    const d = features.length;
+    this.mean ??= new Float64Array(d);
+    this.m2 ??= new Float64Array(d);
+    this.count += 1;
+    for (let i = 0; i < d; i++) {
+      const x = features[i] as number;
+      const delta = x - (this.mean[i] as number);
+      this.mean[i] = (this.mean[i] as number) + delta / this.count;
+      this.m2[i] = (this.m2[i] as number) + delta * (x - (this.mean[i] as number));
+      const variance = this.count > 1 ? (this.m2[i] as number) / (this.count - 1) : 1;
+      features[i] = (x - (this.mean[i] as number)) / Math.sqrt(variance > 1e-12 ? variance : 1);
+    }
+    return features;
+  }
+
+  /** The running statistics, for checkpoints. */
+  statistics(): { count: number; mean: number[]; m2: number[]; dim: number } {
+    return {
+      count: this.count,
+      mean: [...(this.mean ?? [])],
+      m2: [...(this.m2 ?? [])],
+      dim: this.dimension,
+    };
+  }
+}
+
+function fail(reason: DecodeReason, message: string): Decoded {
+  return { ok: false, reason, message };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v === 'string' ? `the string ${JSON.stringify(v.slice(0, 20))}` : `a ${typeof v}`;
+}

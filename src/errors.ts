@@ -1,0 +1,56 @@
+/**
+ * Typed errors, after kafkajs' `src/errors.js`: every error says whether retrying can help
+ * (`retriable`) and keeps the error that caused it. Retry loops look at `retriable` only; a
+ * TypeError or any other plain error is a bug and is never retried.
+ */
+export class StreamclustError extends Error {
+  readonly retriable: boolean;
+
+  constructor(message: string, options: { retriable?: boolean; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.retriable = options.retriable ?? false;
+  }
+}
+
+/** A configuration value is invalid: start-up stops with this message. Never retriable. */
+export class ConfigError extends StreamclustError {
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    super(formatProblems(problems));
+    this.problems = problems;
+  }
+}
+
+export interface ConfigProblem {
+  /** Dotted key, e.g. `batch.size`. */
+  key: string;
+  /** The value found there, rendered for humans (`<missing>` when absent). */
+  value: string;
+  /** The rule it broke. */
+  rule: string;
+  /** How to fix it. */
+  fix: string;
+}
+
+function formatProblems(problems: readonly ConfigProblem[]): string {
+  const lines = problems.map(
+    (p) => `  - ${p.key}: ${p.value} is invalid: ${p.rule}. Fix: ${p.fix}`,
+  );
+  const noun = problems.length === 1 ? 'problem' : 'problems';
+  return `invalid configuration (${problems.length} ${noun}):\n${lines.join('\n')}`;
+}
+
+/** The requested compute backend cannot be loaded on this machine. */
+export class BackendUnavailableError extends StreamclustError {}
+
+/** A record could not be decoded; carries the reason code used for the dead-letter topic. */
+export class DecodeError extends StreamclustError {
+  readonly reason: string;
+
+  constructor(reason: string, message: string) {
+    super(message);
+    this.reason = reason;
+  }
+}

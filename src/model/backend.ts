@@ -1,0 +1,141 @@
+/**
+ * Picks the TensorFlow.js backend: the native `tensorflow` addon (GPU build first), then
+ * `wasm`, then `cpu`, or exactly the one the configuration demands.
+ *
+ * The native packages download libtensorflow when they are installed, which fails on machines
+ * without internet access; they are optional dependencies, so "not installed" is a normal
+ * answer here and the next backend is tried. Only one thread of a process may load the native
+ * addon (it is not safe to load in several worker threads), so this runs inside the single
+ * trainer worker, and the main thread never imports TensorFlow.
+ */
+import type * as tfType from '@tensorflow/tfjs';
+
+import { BackendUnavailableError } from '../errors.js';
+
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendRequest = 'auto' | BackendName;
+
+export interface BackendChoice {
+  name: BackendName;
+  /** The package that provided it, e.g. `@tensorflow/tfjs-node-gpu`. */
+  provider: string;
+  /** True when the native GPU build loaded and TensorFlow sees a GPU device. */
+  gpu: boolean;
+  /** Why each better backend was not used, in preference order. */
+  skipped: { backend: string; reason: string }[];
+}
+
+type Tf = typeof tfType;
+
+interface Candidate {
+  backend: BackendName;
+  provider: string;
+  load: () => Promise<void>;
+}
+
+const INSTALL_HINT: Record<BackendName, string> = {
+  tensorflow:
+    'install it with `npm install @tensorflow/tfjs-node` (CPU) or `npm install @tensorflow/tfjs-node-gpu` ' +
+    '(CUDA 11.2 + cuDNN 8.1); both download libtensorflow at install time, so the machine needs internet access then',
+  wasm: 'reinstall dependencies with `npm ci`: @tensorflow/tfjs-backend-wasm is a regular dependency',
+  cpu: 'reinstall dependencies with `npm ci`: the cpu backend ships with @tensorflow/tfjs',
+};
+
+function candidates(): Candidate[] {
+  return [
+    {
+      backend: 'tensorflow',
+      provider: '@tensorflow/tfjs-node-gpu',
+      load: () => importQuietly('@tensorflow/tfjs-node-gpu'),
+    },
+    {
+      backend: 'tensorflow',
+      provider: '@tensorflow/tfjs-node',
+      load: () => importQuietly('@tensorflow/tfjs-node'),
+    },
+    {
+      backend: 'wasm',
+      provider: '@tensorflow/tfjs-backend-wasm',
+      load: () => importQuietly('@tensorflow/tfjs-backend-wasm'),
+    },
+    { backend: 'cpu', provider: '@tensorflow/tfjs', load: async () => undefined },
+  ];
+}
+
+async function importQuietly(specifier: string): Promise<void> {
+  // A variable specifier keeps bundlers and tsc from resolving optional packages statically.
+  await import(specifier);
+}
+
+export async function selectBackend(
+  tf: Tf,
+  request: BackendRequest = 'auto',
+): Promise<BackendChoice> {
+  const skipped: BackendChoice['skipped'] = [];
+  const wanted = candidates().filter((c) => request === 'auto' || c.backend === request);
+  for (const candidate of wanted) {
+    const failure = await tryBackend(tf, candidate);
+    if (failure === undefined) {
+      return {
+        name: candidate.backend,
+        provider: candidate.provider,
+        gpu: usesGpu(tf, candidate),
+        skipped,
+      };
+    }
+    skipped.push({ backend: `${candidate.backend} (${candidate.provider})`, reason: failure });
+  }
+  const why = skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ');
+  if (request === 'auto') {
+    throw new BackendUnavailableError(`no TensorFlow.js backend could be loaded (${why})`);
+  }
+  throw new BackendUnavailableError(
+    `model.backend is ${request}, but it cannot be loaded on this machine (${why}). ` +
+      `To use it, ${INSTALL_HINT[request]}; or set model.backend to auto to take the best backend that loads.`,
+  );
+}
+
+async function tryBackend(tf: Tf, candidate: Candidate): Promise<string | undefined> {
+  try {
+    await candidate.load();
+  } catch (error) {
+    return describeLoadError(error, candidate.provider);
+  }
+  try {
+    if (!(await tf.setBackend(candidate.backend))) return 'the backend did not initialise';
+    await tf.ready();
+    // A one-element computation proves the kernels actually run (a broken addon can register).
+    const probe = tf.tidy(() => tf.add(tf.scalar(1), tf.scalar(1)).dataSync()[0]);
+    return probe === 2 ? undefined : `a test computation returned ${String(probe)}`;
+  } catch (error) {
+    return `failed to initialise: ${firstLine(error)}`;
+  }
+}
+
+function describeLoadError(error: unknown, provider: string): string {
+  const code = (error as { code?: string }).code;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    if (firstLine(error).includes(provider)) return `${provider} is not installed`;
+  }
+  return `${provider} failed to load: ${firstLine(error)}`;
+}
+
+function usesGpu(tf: Tf, candidate: Candidate): boolean {
+  if (candidate.provider !== '@tensorflow/tfjs-node-gpu') return false;
+  const backend = tf.backend() as { isUsingGpuDevice?: boolean };
+  return backend.isUsingGpuDevice === true;
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split('\n')[0] ?? message;
+}
+
+export function describeChoice(choice: BackendChoice): string {
+  const device = choice.name === 'tensorflow' ? (choice.gpu ? ' on GPU' : ' on CPU') : '';
+  const why =
+    choice.skipped.length === 0
+      ? ''
+      : ` (not used: ${choice.skipped.map((s) => `${s.backend}: ${s.reason}`).join('; ')})`;
+  return `backend ${choice.name}${device} from ${choice.provider}${why}`;
+}

@@ -1,0 +1,221 @@
+/**
+ * The one place the stages are composed:
+ *
+ *   source chunks ─► records ─► microBatch(size, maxWait) ─► BatchProcessor (decode, worker,
+ *   store, sinks) ─► settle ─► the source commits
+ *
+ * Nothing reaches back upstream except the settling of records, which is what lets a source
+ * commit or read further.
+ */
+import { concatMap, from, mergeMap, tap, type Subscription } from 'rxjs';
+
+import type { Config } from '../config/schema.js';
+import { createLogger, type Logger } from '../log.js';
+import { startHttpServer, type Readiness, type RunningHttpServer } from '../metrics/http-server.js';
+import { Metrics } from '../metrics/metrics.js';
+import { describeChoice } from '../model/backend.js';
+import { TrainerPool } from '../model/trainer-pool.js';
+import { createJsonlSink } from '../sinks/jsonl-sink.js';
+import { createKafkaSink } from '../sinks/kafka-sink.js';
+import type { Sink } from '../sinks/sink.js';
+import { createFileSource } from '../sources/file-source.js';
+import { createKafkaSource } from '../sources/kafka-source.js';
+import type { Source } from '../sources/source.js';
+import { createSyntheticSource } from '../sources/synthetic-source.js';
+import { BatchProcessor, type ProcessorStatus } from './batch-processor.js';
+import { microBatch } from './micro-batch.js';
+
+export interface PipelineOptions {
+  logger?: Logger;
+  metrics?: Metrics;
+  /** Replace the configured source or sink (tests, embedding in another program). */
+  source?: Source;
+  sink?: Sink;
+}
+
+export interface PipelineStatus extends ProcessorStatus {
+  recordsConsumed: number;
+  recordsInFlight: number;
+  backend: string | undefined;
+  uptimeSeconds: number;
+}
+
+export interface Pipeline {
+  readonly config: Config;
+  readonly metrics: Metrics;
+  /** Runs until a bounded source is exhausted or stop() was called and everything drained. */
+  run(): Promise<void>;
+  /** Stops reading; in-flight records are still written and committed before run() resolves. */
+  stop(): Promise<void>;
+  status(): PipelineStatus;
+  readiness(): Readiness;
+  clusters(): unknown;
+  /** The HTTP server's address once run() started it. */
+  readonly httpUrl: string | undefined;
+}
+
+export async function createPipeline(
+  config: Config,
+  options: PipelineOptions = {},
+): Promise<Pipeline> {
+  const logger = options.logger ?? createLogger(config.log.level);
+  const metrics = options.metrics ?? new Metrics();
+  const source = options.source ?? createSource(config, logger);
+  const sink = options.sink ?? (await createSink(config, logger));
+  let backend: string | undefined;
+  const startTrainer = async (inputDim: number): Promise<TrainerPool> => {
+    const { pool, init } = await TrainerPool.start({
+      backend: config.model.backend,
+      model: { ...config.model, inputDim },
+    });
+    backend = init.backend.name;
+    metrics.backendInfo.set(
+      {
+        backend: init.backend.name,
+        provider: init.backend.provider,
+        gpu: String(init.backend.gpu),
+      },
+      1,
+    );
+    logger.info(describeChoice(init.backend), { inputDim, parameters: init.parameterCount });
+    return pool;
+  };
+  const processor = new BatchProcessor({ config, logger, metrics, sink, startTrainer });
+  const started = Date.now();
+  let consumed = 0;
+  let http: RunningHttpServer | undefined;
+  let subscription: Subscription | undefined;
+
+  const status = (): PipelineStatus => {
+    const s = processor.status();
+    return {
+      ...s,
+      recordsConsumed: consumed,
+      recordsInFlight: consumed - s.recordsAssigned - s.recordsInvalid,
+      backend,
+      uptimeSeconds: (Date.now() - started) / 1000,
+    };
+  };
+  const readiness = (): Readiness => {
+    const reasons: string[] = [];
+    const s = processor.status();
+    if (!s.storeReady)
+      reasons.push(`centroid store warming up (${s.warmup.seen}/${s.warmup.needed} records)`);
+    if (!source.healthy()) reasons.push(`${source.kind} source is not connected`);
+    return { ready: reasons.length === 0, reasons };
+  };
+  const clusters = (): unknown => {
+    const s = processor.status();
+    if (!s.storeReady) return { ready: false, warmup: s.warmup };
+    const c = processor.store.centroids();
+    const dim = processor.store.dim;
+    return {
+      ready: true,
+      storeVersion: s.storeVersion,
+      modelVersion: s.modelVersion,
+      clusters: [...c.ids].map((id, i) => ({
+        id,
+        weight: c.weights[i],
+        centroid: [...c.data.subarray(i * dim, (i + 1) * dim)],
+      })),
+    };
+  };
+
+  const run = async (): Promise<void> => {
+    if (config.http.enabled) {
+      http = await startHttpServer(config.http.host, config.http.port, {
+        registry: metrics.registry,
+        readiness,
+        clusters,
+      });
+      logger.info('serving /metrics, /healthz, /readyz and /clusters', { url: http.url });
+    }
+    try {
+      await new Promise<void>((resolve, reject) => {
+        subscription = source.chunks
+          .pipe(
+            tap((chunk) => {
+              consumed += chunk.records.length;
+              metrics.recordsConsumed.inc(chunk.records.length);
+            }),
+            mergeMap((chunk) => chunk.records),
+            microBatch(config.batch.size, config.batch.maxWaitMs),
+            concatMap((batch) => from(processor.process(batch))),
+          )
+          .subscribe({ error: reject, complete: resolve });
+      });
+      await processor.finish();
+    } finally {
+      subscription?.unsubscribe();
+      await processor.close();
+      await sink.close();
+      await source
+        .close()
+        .catch((error: unknown) =>
+          logger.warn('closing the source failed', { error: String(error) }),
+        );
+      await http?.close();
+    }
+  };
+
+  return {
+    config,
+    metrics,
+    run,
+    stop: () => source.stop(),
+    status,
+    readiness,
+    clusters,
+    get httpUrl() {
+      return http?.url;
+    },
+  };
+}
+
+function createSource(config: Config, logger: Logger): Source {
+  switch (config.source) {
+    case 'synthetic':
+      return createSyntheticSource(config.synthetic, config.batch.maxInFlight);
+    case 'file':
+      return createFileSource(config.file, config.decode.labelField, config.batch.maxInFlight);
+    case 'kafka':
+      return createKafkaSource(config.kafka, logger);
+  }
+}
+
+async function createSink(config: Config, logger: Logger): Promise<Sink> {
+  const assignments =
+    config.sinks.assignments === 'auto'
+      ? config.source === 'kafka'
+        ? 'kafka'
+        : 'none'
+      : config.sinks.assignments;
+  if (assignments === 'kafka' || config.source === 'kafka') {
+    // With a Kafka source the dead letters go to the dead-letter topic, whatever the assignments do.
+    const kafkaSink = await createKafkaSink(config.kafka, logger, assignments === 'kafka');
+    if (assignments === 'kafka' || assignments === 'none') return kafkaSink;
+    const jsonl = createJsonlSink({
+      assignments: jsonlTarget(assignments, config),
+      deadLetterFile: undefined,
+    });
+    return {
+      write: async (output) => {
+        await Promise.all([
+          kafkaSink.write(output),
+          jsonl.write({ assignments: output.assignments, deadLetters: [] }),
+        ]);
+      },
+      close: async () => {
+        await Promise.all([kafkaSink.close(), jsonl.close()]);
+      },
+    };
+  }
+  return createJsonlSink({
+    assignments: assignments === 'none' ? undefined : jsonlTarget(assignments, config),
+    deadLetterFile: config.sinks.deadLetterFile,
+  });
+}
+
+function jsonlTarget(kind: 'stdout' | 'file', config: Config): 'stdout' | { file: string } {
+  return kind === 'stdout' ? 'stdout' : { file: config.sinks.assignmentsFile };
+}

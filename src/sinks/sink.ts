@@ -1,0 +1,58 @@
+/**
+ * What the pipeline writes once per batch, and the sink contract: `write` resolves only when
+ * the destination acknowledged everything (the broker with acks=all, or the file stream), since
+ * the source commits right after.
+ */
+import type { SourceRecord } from '../sources/source.js';
+
+export interface Assignment {
+  record: SourceRecord;
+  clusterId: number;
+  distance: number;
+  modelVersion: number;
+  storeVersion: number;
+}
+
+export interface DeadLetter {
+  record: SourceRecord;
+  reason: string;
+  message: string;
+}
+
+export interface BatchOutput {
+  assignments: readonly Assignment[];
+  deadLetters: readonly DeadLetter[];
+}
+
+export interface Sink {
+  write(output: BatchOutput): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The JSON value of an assignment record, the same on every sink. */
+export function assignmentValue(a: Assignment): Record<string, unknown> {
+  return {
+    key: a.record.key === null ? null : a.record.key.toString('utf8'),
+    topic: a.record.topic,
+    partition: a.record.partition,
+    offset: a.record.offset,
+    clusterId: a.clusterId,
+    distance: a.distance,
+    modelVersion: a.modelVersion,
+    storeVersion: a.storeVersion,
+    eventTime: a.record.timestamp,
+  };
+}
+
+/** The JSON form of a dead letter for file sinks (Kafka keeps the original bytes as the value). */
+export function deadLetterValue(d: DeadLetter): Record<string, unknown> {
+  return {
+    reason: d.reason,
+    message: d.message,
+    topic: d.record.topic,
+    partition: d.record.partition,
+    offset: d.record.offset,
+    key: d.record.key === null ? null : d.record.key.toString('base64'),
+    value: d.record.value === null ? null : d.record.value.toString('base64'),
+  };
+}

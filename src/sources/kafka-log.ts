@@ -1,0 +1,22 @@
+/**
+ * Routes kafkajs' own log lines into streamclust's logger. kafkajs logs retriable conditions
+ * (a coordinator still loading, a leader moving) at ERROR and then retries them itself, so they
+ * arrive here as warnings; its INFO chatter is debug.
+ */
+import { logLevel, type logCreator } from 'kafkajs';
+
+import type { Logger } from '../log.js';
+
+export function kafkaLogCreator(logger: Logger): logCreator {
+  return () =>
+    ({ namespace, level, log }) => {
+      const { message, ...rest } = log;
+      const fields: Record<string, unknown> = { namespace };
+      for (const key of ['broker', 'groupId', 'topic', 'error', 'retryCount']) {
+        if (rest[key] !== undefined) fields[key] = rest[key];
+      }
+      const text = `kafkajs: ${String(message)}`;
+      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text, fields);
+      else logger.debug(text, fields);
+    };
+}
