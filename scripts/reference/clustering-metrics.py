@@ -177,6 +177,21 @@ add_points_case(
     "zero vectors",
 )
 
+# Davies-Bouldin returns 0 when all centroids are within numpy.isclose's 1e-8 of each other, even
+# if they are not exactly equal (here 1e-9 apart).
+add_points_case(
+    "centroids closer than 1e-8",
+    [[-1.0], [1.0], [-2.0], [2.000000002]],
+    [0, 0, 1, 1],
+    "numpy.isclose(distance, 0)",
+)
+add_points_case(
+    "coinciding centroids",
+    [[-1, 0], [1, 0], [-2, 0], [2, 0], [0, -3], [0, 3]],
+    [0, 0, 1, 1, 2, 2],
+    "every centroid at the origin",
+)
+
 # Degenerate cluster counts: scikit-learn raises for all three unsupervised scores.
 x = rng.normal(size=(10, 3))
 add_points_case("one cluster", x, [4] * 10, "every point in cluster 4")

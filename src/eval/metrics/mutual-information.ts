@@ -2,11 +2,11 @@ import type { ContingencyTable } from './contingency-table.js';
 
 /**
  * Shannon entropy in nats of a labelling given its counts per label, as scikit-learn's private
- * `_entropy`: 0 for a single label, and (its convention) 1 for no samples at all.
+ * `_entropy`; 0 for a single label. Callers decide what no samples mean (scikit-learn's
+ * convention there is 1, which only matters to metrics that return early for n = 0).
  */
 export function entropy(counts: readonly number[], n: number): number {
-  if (n === 0) return 1;
-  if (counts.length === 1) return 0;
+  if (counts.length <= 1) return 0;
   const logN = Math.log(n);
   let sum = 0;
   for (const count of counts) sum += (count / n) * (Math.log(count) - logN);
