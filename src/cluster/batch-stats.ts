@@ -8,7 +8,7 @@ import { HISTOGRAM_BINS, histogramBin } from './distance-histogram.js';
  * against the same centroids (same `baseVersion`), `mergeStats(a, b)` applied to the store is
  * the same update as the union batch, up to float addition order. The other fields keep that
  * true for the rest of the update: the record count (points-based decay), the latest event time
- * (seconds-based decay), a distance histogram and outlier count (adaptive k) and the few points
+ * (seconds-based decay), a histogram of non-outlier distances and the outlier count (adaptive k) and the few points
  * farthest from their centroid (re-seeding and births), kept in an order that does not depend
  * on arrival order.
  *
@@ -64,8 +64,10 @@ export function collectStats(
     const so = r * dim;
     const po = i * dim;
     for (let t = 0; t < dim; t++) sums[so + t] = sums[so + t]! + w * points[po + t]!;
-    histogram[histogramBin(d)]! += w;
+    // Outliers stay out of the histogram: counted in, a burst of them would raise the quantile
+    // that defines them and hide the very cluster that adaptive k should open.
     if (d > base.outlierThreshold) outliers += w;
+    else histogram[histogramBin(d)]! += w;
     if (w > 0) far.offer(d, points, po);
   }
   return {

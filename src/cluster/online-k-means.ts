@@ -199,11 +199,6 @@ export class OnlineKMeans {
     const { rows, distances } = this.assignRows(points);
     const n = rows.length;
     if (options.weights !== undefined) checkWeights(options.weights, n);
-    if (this.options.decay.unit === 'seconds' && options.eventTimeMs === undefined) {
-      throw new Error(
-        "cluster.decay.unit is 'seconds' but the batch has no eventTimeMs: pass update(points, { eventTimeMs }) or choose another decay unit",
-      );
-    }
     const stats = collectStats(
       {
         version: this.s.version,
@@ -224,6 +219,11 @@ export class OnlineKMeans {
   applyStats(stats: OnlineKMeansStats): LifecycleEvent[] {
     this.requireReady('applyStats');
     this.checkStatsBase(stats);
+    if (this.options.decay.unit === 'seconds' && stats.maxEventTimeMs === null) {
+      throw new Error(
+        "cluster.decay.unit is 'seconds' but the batch has no eventTimeMs: pass update(points, { eventTimeMs }) or choose another decay unit",
+      );
+    }
     const s = this.s;
     const elapsed =
       stats.maxEventTimeMs !== null && s.lastEventTimeMs !== null
