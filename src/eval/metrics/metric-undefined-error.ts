@@ -1,16 +1,17 @@
+import { StreamclustError } from '../../errors.js';
+
 /**
  * Thrown where a clustering metric has no value for its input, e.g. silhouette of a single
  * cluster. scikit-learn raises a ValueError (or returns NaN) there; a typed error lets the
  * evaluation report say "undefined" instead of printing NaN or crashing on a bare Error.
  * Never retriable: the same input gives the same answer.
  */
-export class MetricUndefinedError extends Error {
-  override readonly name = 'MetricUndefinedError';
-  readonly retriable = false;
+export class MetricUndefinedError extends StreamclustError {
+  /** The metric's name as exported, e.g. 'silhouette'. */
   readonly metric: string;
 
-  constructor(metric: string, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(metric: string, message: string) {
+    super(message, { retriable: false });
     this.metric = metric;
   }
 }

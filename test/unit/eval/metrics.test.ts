@@ -15,6 +15,7 @@ import {
   silhouette,
 } from '../../../src/eval/metrics/index.js';
 import { sampleIndices } from '../../../src/eval/metrics/sample-indices.js';
+import { StreamclustError } from '../../../src/errors.js';
 
 // Values scikit-learn 1.9 printed, written by scripts/reference/clustering-metrics.py.
 type Expected = number | { error: string };
@@ -257,6 +258,7 @@ describe('errors', () => {
     );
     expect(error.metric).toBe('silhouette');
     expect(error.retriable).toBe(false);
+    expect(error).toBeInstanceOf(StreamclustError);
     expect(error.name).toBe('MetricUndefinedError');
     const singletons = points.map((_, i) => i);
     expect(() => daviesBouldin(points, singletons)).toThrow(
