@@ -311,6 +311,12 @@ describe('errors', () => {
       ),
     ).toThrow('centroids have 2 features but points have 1');
     expect(() => homogeneityCompletenessVMeasure([0], [0], { beta: -1 })).toThrow('beta must be');
+    expect(() => nmi([0, 1], [0, 1], { averageMethod: 'median' as never })).toThrow(
+      "nmi averageMethod must be 'arithmetic', 'geometric', 'min' or 'max'; got 'median'",
+    );
+    expect(() => silhouette([[0], [1], [2]], [0, 1, 1], { metric: 'manhattan' as never })).toThrow(
+      "silhouette metric must be 'euclidean' or 'cosine'; got 'manhattan'",
+    );
   });
 
   it('V-measure with beta 0 and completeness 0 is undefined, not NaN', () => {
