@@ -200,8 +200,8 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
     {
       key,
       value: renderValue(
-        issue.code === 'custom' && 'input' in issue
-          ? { found: true, value: issue.input }
+        issue.code === 'custom' && issue.params !== undefined && 'value' in issue.params
+          ? { found: true, value: issue.params['value'] }
           : getPath(raw, issue.path),
       ),
       rule: describeRule(issue),

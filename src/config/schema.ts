@@ -142,7 +142,7 @@ export const configSchema = z
         code: 'custom',
         path: problem.path,
         message: problem.message,
-        input: problem.input,
+        params: { value: problem.input },
       });
     }
   });

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+
+import { helpText, parseCommandLine } from '../../../src/cli.js';
+import { runCli, startCli } from '../../helpers/cli-process.js';
+import { waitFor } from '../../helpers/kafka.js';
+
+describe('streamclust --help', () => {
+  it('explains every option', async () => {
+    const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(helpText() + '\n');
+    for (const flag of [
+      '--config',
+      '--source',
+      '--brokers',
+      '--topic',
+      '--group',
+      '--file',
+      '--backend',
+      '--batch-size',
+      '--k',
+      '--records',
+      '--rate',
+      '--seed',
+      '--assignments',
+      '--host',
+      '--port',
+      '--log-level',
+      '--set',
+      '--print-config',
+      '--help',
+    ]) {
+      expect(stdout).toMatch(new RegExp(`${flag}\\b[^\\n]* {2,}\\S`));
+    }
+  });
+});
+
+describe('command line parsing', () => {
+  it('maps flags and --set to configuration keys, parsing scalars', () => {
+    const cli = parseCommandLine([
+      'run',
+      '--brokers',
+      'a:1,b:2',
+      '--k',
+      '8',
+      '--set',
+      'batch.maxWaitMs=50',
+      '--set',
+      'training.mode=off',
+    ]);
+    expect(cli.command).toBe('run');
+    expect(cli.overrides).toEqual({
+      'kafka.brokers': ['a:1', 'b:2'],
+      'cluster.k': 8,
+      'batch.maxWaitMs': 50,
+      'training.mode': 'off',
+    });
+  });
+
+  it('rejects an unknown flag with a pointer to --help', () => {
+    expect(() => parseCommandLine(['run', '--frobnicate'])).toThrow(
+      /command line: .* is invalid: Unknown option '--frobnicate'.*Fix: see streamclust --help/s,
+    );
+  });
+});
+
+describe('streamclust run', () => {
+  it('exits 78 with the key, the value, the rule and the fix on an invalid value', async () => {
+    const { code, stderr } = await runCli(['run', '--batch-size', '0']);
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      'streamclust: invalid configuration (1 problem):\n  - batch.size: 0 is invalid: must be >= 1. Fix: set batch.size to an integer from 1 to 65536 (default 256), or pass --batch-size N',
+    );
+  });
+
+  it('runs the demo stream with no broker: status line, growing /metrics, clean SIGTERM', async () => {
+    const cli = startCli([
+      'run',
+      '--port',
+      '0',
+      '--set',
+      'log.statusIntervalMs=500',
+      '--rate',
+      '3000',
+    ]);
+    try {
+      const url = await waitFor(() => /url=(http:\S+)/.exec(cli.stderr())?.[1], {
+        timeoutMs: 60_000,
+        message: 'no HTTP url logged',
+      });
+      const consumed = async (): Promise<number> => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return Number(/^streamclust_records_consumed_total (\d+)/m.exec(text)?.[1] ?? 'NaN');
+      };
+      const first = await waitFor(async () => ((await consumed()) > 0 ? consumed() : undefined), {
+        timeoutMs: 30_000,
+      });
+      await waitFor(async () => (await consumed()) > first, {
+        timeoutMs: 30_000,
+        message: 'consumed counter did not grow',
+      });
+      await waitFor(
+        () =>
+          /\[streamclust\] [\d,]+ records \([\d,]+\/s\) \| [\d,]+ assigned \| \d+ invalid \| 5 clusters \| loss \d/.test(
+            cli.stderr(),
+          ),
+        {
+          timeoutMs: 30_000,
+          message: 'no status line with clusters and loss',
+        },
+      );
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      expect((await fetch(`${url}/readyz`)).status).toBe(200);
+      const clusters = (await (await fetch(`${url}/clusters`)).json()) as { clusters: unknown[] };
+      expect(clusters.clusters).toHaveLength(5);
+    } finally {
+      cli.child.kill('SIGTERM');
+    }
+    const { code } = await cli.exited;
+    expect(code).toBe(0);
+    expect(cli.stderr()).toMatch(/SIGTERM: draining/);
+    expect(cli.stderr()).toMatch(/INFO {2}stopped consumed=\d+/);
+  });
+});

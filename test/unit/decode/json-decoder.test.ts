@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+
+import { validateConfig } from '../../../src/config/load-config.js';
+import { JsonDecoder } from '../../../src/decode/json-decoder.js';
+
+function decoder(decode: Record<string, unknown> = {}): JsonDecoder {
+  return new JsonDecoder(validateConfig({ decode }).decode);
+}
+
+const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+
+describe('JsonDecoder', () => {
+  it('decodes the vector field and the integer label', () => {
+    const result = decoder().decode(json({ features: [1, 2.5, -3], label: 4 }));
+    expect(result).toEqual({ ok: true, features: new Float32Array([1, 2.5, -3]), label: 4 });
+  });
+
+  it('decodes named numeric fields in the declared order', () => {
+    const result = decoder({ fields: ['b', 'a'] }).decode(json({ a: 1, b: 2, c: 'ignored' }));
+    expect(result.ok && [...result.features]).toEqual([2, 1]);
+  });
+
+  it('fixes the dimension from the first valid record and rejects other lengths', () => {
+    const d = decoder();
+    expect(d.dim).toBe(0);
+    expect(d.decode(json({ features: [1, 2, 3] })).ok).toBe(true);
+    expect(d.dim).toBe(3);
+    expect(d.decode(json({ features: [1, 2] }))).toEqual({
+      ok: false,
+      reason: 'wrong_length',
+      message: 'the field "features" has 2 values, expected 3',
+    });
+  });
+
+  it.each([
+    ['null value', null, 'null_value'],
+    ['empty value', Buffer.alloc(0), 'empty_value'],
+    ['invalid UTF-8', Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), 'invalid_utf8'],
+    ['malformed JSON', Buffer.from('{"features": [1,'), 'malformed_json'],
+    ['a JSON array', json([1, 2]), 'not_an_object'],
+    ['a JSON string', json('hello'), 'not_an_object'],
+    ['missing field', json({ other: [1] }), 'missing_field'],
+    ['vector of the wrong type', json({ features: 'a,b' }), 'wrong_type'],
+    ['element of the wrong type', json({ features: [1, '2'] }), 'wrong_type'],
+    ['element null', json({ features: [1, null] }), 'wrong_type'],
+    ['infinity from an overflowing literal', Buffer.from('{"features": [1, 1e999]}'), 'non_finite'],
+    ['empty vector', json({ features: [] }), 'wrong_length'],
+  ])('rejects %s with a reason code', (_name, value, reason) => {
+    const result = decoder().decode(value);
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.reason).toBe(reason);
+    expect(!result.ok && result.message.length).toBeGreaterThan(5);
+  });
+
+  it('rejects records above maxRecordBytes before parsing them', () => {
+    const result = decoder({ maxRecordBytes: 10 }).decode(json({ features: [1, 2, 3] }));
+    expect(result).toEqual({
+      ok: false,
+      reason: 'oversize',
+      message: 'the value has 20 bytes, above decode.maxRecordBytes (10)',
+    });
+  });
+
+  it('standardises with the running mean and sample standard deviation', () => {
+    const d = decoder({ standardize: true });
+    const out = [1, 3, 5].map((x) => {
+      const r = d.decode(json({ features: [x] }));
+      return r.ok ? (r.features[0] as number) : Number.NaN;
+    });
+    // After x=1: mean 1, variance undefined → (1-1)/1 = 0. After 3: mean 2, s² = 2 → 1/√2.
+    // After 5: mean 3, s² = 4 → 1.
+    expect(out[0]).toBeCloseTo(0, 6);
+    expect(out[1]).toBeCloseTo(1 / Math.SQRT2, 6);
+    expect(out[2]).toBeCloseTo(1, 6);
+  });
+});
