@@ -41,7 +41,7 @@ export const FARTHEST_KEPT = 8;
 
 /** Builds the statistics of a batch whose rows were already assigned. */
 export function collectStats(
-  base: { version: number; ids: Int32Array; outlierThreshold: number },
+  base: { version: number; ids: Int32Array; outlierThreshold: number; holdOutOutliers: boolean },
   points: Float32Array,
   dim: number,
   rows: Int32Array,
@@ -58,17 +58,23 @@ export function collectStats(
   const far = new FarthestPoints(dim);
   for (let i = 0; i < n; i++) {
     const w = weights === undefined ? 1 : weights[i]!;
-    const r = rows[i]!;
     const d = distances[i]!;
+    const po = i * dim;
+    if (w > 0) far.offer(d, points, po);
+    // Outliers stay out of the histogram: counted in, a burst of them would raise the quantile
+    // that defines them and hide the very cluster that adaptive k should open. While adaptive k
+    // may still open a cluster they stay out of the centroids too, or the nearest cluster is
+    // dragged toward the new region during the patience period and abandons its own points.
+    if (d > base.outlierThreshold) {
+      outliers += w;
+      if (base.holdOutOutliers) continue;
+    } else {
+      histogram[histogramBin(d)]! += w;
+    }
+    const r = rows[i]!;
     counts[r] = counts[r]! + w;
     const so = r * dim;
-    const po = i * dim;
     for (let t = 0; t < dim; t++) sums[so + t] = sums[so + t]! + w * points[po + t]!;
-    // Outliers stay out of the histogram: counted in, a burst of them would raise the quantile
-    // that defines them and hide the very cluster that adaptive k should open.
-    if (d > base.outlierThreshold) outliers += w;
-    else histogram[histogramBin(d)]! += w;
-    if (w > 0) far.offer(d, points, po);
   }
   return {
     baseVersion: base.version,

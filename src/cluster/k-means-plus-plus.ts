@@ -22,7 +22,7 @@ import type { SeededRandom } from './seeded-random.js';
  * Returns the k seeds as a new k × dim Float64Array.
  *
  * Example: points [0,0], [0,1], [10,10], [10,11] (dim 2), k = 2, SeededRandom(1) →
- * one seed in each pair: [0, 1] and [10, 11].
+ * seeds [10, 10] and [0, 0], one in each pair.
  *
  * References: D. Arthur, S. Vassilvitskii, "k-means++: the advantages of careful seeding",
  * SODA 2007; scikit-learn `sklearn/cluster/_kmeans.py`, `_kmeans_plusplus`.

@@ -29,7 +29,9 @@ import { WarmupReservoir } from './warmup-reservoir.js';
  * the first `warmupSize` records, and nothing is assigned before; cluster ids are stable
  * integers, never reused; dying clusters (weight < minWeightRatio × the largest) are recovered by
  * splitting the largest cluster or re-seeding from a far point; near-duplicates may merge and,
- * with adaptive k, persistent outliers open new clusters. The update's inputs are sufficient
+ * with adaptive k, persistent outliers (distance above the `quantile` of a decayed histogram of
+ * recent distances) open new clusters; while k can still grow, such outliers are held out of
+ * the update so they do not drag an existing centroid toward the region that needs its own. The update's inputs are sufficient
  * statistics (`batchStats`), which merge exactly across shards.
  *
  * Parameters (defaults and validation come from `clusterConfigSchema`, config.ts):
@@ -91,8 +93,12 @@ export interface Assignment {
 
 export type { LifecycleEvent, OnlineKMeansStats, OnlineKMeansSnapshot };
 
-/** Histogram mass below which adaptive k does not trust its quantile yet. */
-const MIN_HISTOGRAM_MASS = 1000;
+/**
+ * Adaptive k trusts its q-quantile once the histogram holds this many tail-widths (1 − q) of
+ * mass: two records expected beyond the quantile. More would keep a short half-life (whose
+ * decayed histogram never holds much) from ever opening a cluster.
+ */
+const TAIL_RECORDS_FOR_QUANTILE = 2;
 
 export class OnlineKMeans {
   readonly k: number;
@@ -204,6 +210,8 @@ export class OnlineKMeans {
         version: this.s.version,
         ids: this.s.table.activeIds(),
         outlierThreshold: this.outlierThreshold(),
+        holdOutOutliers:
+          this.options.adaptive.enabled && this.s.table.count < this.options.adaptive.maxClusters,
       },
       points,
       this.dim,
@@ -424,7 +432,11 @@ export class OnlineKMeans {
   private outlierThreshold(): number {
     const a = this.options.adaptive;
     return a.enabled
-      ? histogramQuantile(this.s.histogram, a.quantile, MIN_HISTOGRAM_MASS)
+      ? histogramQuantile(
+          this.s.histogram,
+          a.quantile,
+          TAIL_RECORDS_FOR_QUANTILE / (1 - a.quantile),
+        )
       : Infinity;
   }
 
