@@ -1,4 +1,4 @@
-import { SeededRandom } from '../../../src/cluster/seeded-random.js';
+import type { SeededRandom } from '../../../src/cluster/seeded-random.js';
 
 /** Seeded Gaussian mixture batches for the store's tests: `means` is k × dim, row-major. */
 export function mixtureBatch(

@@ -85,7 +85,7 @@ describe('OnlineKMeans snapshot', () => {
     const reordered = Object.fromEntries(
       Object.entries(JSON.parse(JSON.stringify(snap))).reverse(),
     );
-    expect(OnlineKMeans.restore(reordered as typeof snap).centroids()).toEqual(
+    expect(OnlineKMeans.restore(reordered as unknown as typeof snap).centroids()).toEqual(
       trained(4, 3).centroids(),
     );
   });
