@@ -80,7 +80,8 @@ export function expectNoLeak(step: () => tf.TensorContainer): void {
 
 /** The value and every gradient entry are exactly zero, and a gradient exists at all. */
 export function expectAttachedZero(f: (x: tf.Tensor2D) => tf.Scalar, x0: number[][]): void {
-  const x = tf.tensor2d(x0);
+  // An empty batch still needs a dim; 2 stands for any.
+  const x = x0.length === 0 ? tf.zeros([0, 2]) : tf.tensor2d(x0);
   const { value, grad } = tf.valueAndGrad((t: tf.Tensor) => f(t as tf.Tensor2D))(x);
   expect(Math.abs(scalarOf(value))).toBe(0);
   const g = grad.dataSync();
