@@ -132,6 +132,10 @@ def sk(s, eps, iters):
 
 
 out["sinkhorn_scores"] = scores.tolist()
+q1 = np.array(out["dec_alpha_1.0_q"])
+p_sk = sk(np.log(q1), 0.5, 3)
+out["dec_sinkhorn_target"] = p_sk.tolist()
+out["dec_sinkhorn_loss"] = float(np.sum(p_sk * np.log(p_sk / q1)) / N)
 out["sinkhorn_eps_0.5_iters_3"] = sk(scores, 0.5, 3).tolist()
 out["sinkhorn_eps_0.5_iters_200"] = sk(scores, 0.5, 200).tolist()
 

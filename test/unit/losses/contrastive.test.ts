@@ -32,9 +32,14 @@ const term = (yi: number, di: number, m: number): number =>
 
 describe('contrastive: published pair-level values', () => {
   it('margin 1: per-pair [0.81, 0.49, 1.69, 0.49, 0, 0.25], mean 0.621666', () => {
-    const terms = tf.tidy(() => contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y), { margin: 1 }).dataSync());
+    const terms = tf.tidy(() =>
+      contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y), { margin: 1 }).dataSync(),
+    );
     close(terms, [0.81, 0.49, 1.69, 0.49, 0, 0.25]);
-    close(terms, y.map((yi, i) => term(yi, dist[i] as number, 1)));
+    close(
+      terms,
+      y.map((yi, i) => term(yi, dist[i] as number, 1)),
+    );
     const mean = tf.tidy(() => scalarOf(reduceTerms(tf.tensor1d(terms), 'mean', tf.scalar(0))));
     expect(Math.abs(mean - 0.621666)).toBeLessThan(1e-5);
   });
@@ -42,7 +47,11 @@ describe('contrastive: published pair-level values', () => {
   it('margin 2: mean 1.623333', () => {
     const mean = tf.tidy(() =>
       scalarOf(
-        reduceTerms(contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y), { margin: 2 }), 'mean', tf.scalar(0)),
+        reduceTerms(
+          contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y), { margin: 2 }),
+          'mean',
+          tf.scalar(0),
+        ),
       ),
     );
     const expected = y.reduce((s, yi, i) => s + term(yi, dist[i] as number, 2), 0) / y.length;
@@ -53,7 +62,11 @@ describe('contrastive: published pair-level values', () => {
   it('mean over non-zero terms divides by the five non-zero terms', () => {
     const v = tf.tidy(() =>
       scalarOf(
-        reduceTerms(contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y)), 'mean-nonzero', tf.scalar(0)),
+        reduceTerms(
+          contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y)),
+          'mean-nonzero',
+          tf.scalar(0),
+        ),
       ),
     );
     expect(Math.abs(v - 3.73 / 5)).toBeLessThan(1e-6);
@@ -73,7 +86,10 @@ describe('contrastive: published pair-level values', () => {
     });
     close(terms, expected);
     const same = tf.tidy(() =>
-      contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y), { form: 'pos-neg-margin', negMargin: 1 }).dataSync(),
+      contrastiveTerms(tf.tensor1d(dist), tf.tensor1d(y), {
+        form: 'pos-neg-margin',
+        negMargin: 1,
+      }).dataSync(),
     );
     close(same, [0.81, 0.49, 1.69, 0.49, 0, 0.25]);
   });
@@ -88,9 +104,13 @@ describe('contrastive: published pair-level values', () => {
 describe('contrastive over a batch', () => {
   it('matches the numpy reference (all pairs, margin 0.8, normalised euclidean)', () => {
     const r = tf.tidy(() => {
-      const out = contrastive(tf.tensor2d(refMatrix(reference, 'x')), reference['labels'] as number[], {
-        margin: ref(reference, 'contrastive_margin'),
-      });
+      const out = contrastive(
+        tf.tensor2d(refMatrix(reference, 'x')),
+        reference['labels'] as number[],
+        {
+          margin: ref(reference, 'contrastive_margin'),
+        },
+      );
       return { v: scalarOf(out.loss), found: out.mining.found };
     });
     expect(Math.abs(r.v - ref(reference, 'contrastive_all_mean'))).toBeLessThan(1e-5);
@@ -101,9 +121,13 @@ describe('contrastive over a batch', () => {
     const e = refMatrix(reference, 'x');
     const l = reference['labels'] as number[];
     const sum = (o: ContrastiveOptions): number =>
-      tf.tidy(() => scalarOf(contrastive(tf.tensor2d(e), l, { ...o, margin: 0.8, reduction: 'sum' }).loss));
+      tf.tidy(() =>
+        scalarOf(contrastive(tf.tensor2d(e), l, { ...o, margin: 0.8, reduction: 'sum' }).loss),
+      );
     expect(Math.abs(sum({ strategy: 'hard' }) - sum({ strategy: 'all' }))).toBeLessThan(1e-5);
-    const hard = tf.tidy(() => contrastive(tf.tensor2d(e), l, { strategy: 'hard', margin: 0.8 }).mining);
+    const hard = tf.tidy(
+      () => contrastive(tf.tensor2d(e), l, { strategy: 'hard', margin: 0.8 }).mining,
+    );
     expect(hard.found).toBe(hard.active);
     expect(hard.found).toBeLessThan(ref(reference, 'contrastive_pairs'));
   });
@@ -121,7 +145,8 @@ describe('contrastive over a batch', () => {
     for (const metric of ['euclidean', 'squared', 'cosine'] as const) {
       for (const form of ['hadsell', 'pos-neg-margin'] as const) {
         checkGradient(
-          (e) => contrastive(e, l, { metric, form, margin: 2.5, posMargin: 0.05, negMargin: 2.5 }).loss,
+          (e) =>
+            contrastive(e, l, { metric, form, margin: 2.5, posMargin: 0.05, negMargin: 2.5 }).loss,
           points,
         );
       }
@@ -146,11 +171,29 @@ describe('contrastive over a batch', () => {
 
   it('all labels distinct still gives the dissimilar-pair loss', () => {
     const v = tf.tidy(() =>
-      scalarOf(contrastive(tf.tensor2d([[0, 0], [0.6, 0.8]]), [0, 1], { normalize: false }).loss),
+      scalarOf(
+        contrastive(
+          tf.tensor2d([
+            [0, 0],
+            [0.6, 0.8],
+          ]),
+          [0, 1],
+          { normalize: false },
+        ).loss,
+      ),
     );
     expect(Math.abs(v)).toBeLessThan(1e-10); // d = 1 = margin: no push left
     const w = tf.tidy(() =>
-      scalarOf(contrastive(tf.tensor2d([[0, 0], [0.3, 0.4]]), [0, 1], { normalize: false }).loss),
+      scalarOf(
+        contrastive(
+          tf.tensor2d([
+            [0, 0],
+            [0.3, 0.4],
+          ]),
+          [0, 1],
+          { normalize: false },
+        ).loss,
+      ),
     );
     expect(Math.abs(w - 0.25)).toBeLessThan(1e-6);
   });
@@ -159,7 +202,9 @@ describe('contrastive over a batch', () => {
     const e = tf.tensor2d(points);
     for (const strategy of ['all', 'hard'] as const) {
       expectNoLeak(() => contrastive(e, l, { strategy }).loss);
-      expectNoLeak(() => tf.grad((t: tf.Tensor) => contrastive(t as tf.Tensor2D, l, { strategy }).loss)(e));
+      expectNoLeak(() =>
+        tf.grad((t: tf.Tensor) => contrastive(t as tf.Tensor2D, l, { strategy }).loss)(e),
+      );
     }
     e.dispose();
   });

@@ -26,7 +26,8 @@ export function ref(r: Reference, key: string): number {
 
 export function refMatrix(r: Reference, key: string): number[][] {
   const v = r[key];
-  if (!Array.isArray(v) || !Array.isArray(v[0])) throw new Error(`reference ${key} is not a matrix`);
+  if (!Array.isArray(v) || !Array.isArray(v[0]))
+    throw new Error(`reference ${key} is not a matrix`);
   return v as number[][];
 }
 
@@ -48,10 +49,11 @@ export function checkGradient(
   const atol = options.atol ?? 2e-3;
   const rtol = options.rtol ?? 2e-2;
   const x = tf.tensor2d(x0);
-  const analytic = tf.tidy(() => tf.grad((t: tf.Tensor) => f(t as tf.Tensor2D))(x)).arraySync() as number[][];
+  const analytic = tf
+    .tidy(() => tf.grad((t: tf.Tensor) => f(t as tf.Tensor2D))(x))
+    .arraySync() as number[][];
   x.dispose();
-  const evaluate = (values: number[][]): number =>
-    tf.tidy(() => scalarOf(f(tf.tensor2d(values))));
+  const evaluate = (values: number[][]): number => tf.tidy(() => scalarOf(f(tf.tensor2d(values))));
   for (let i = 0; i < x0.length; i++) {
     const row = x0[i] as number[];
     for (let j = 0; j < row.length; j++) {

@@ -11,12 +11,14 @@ const triples = (m: MinedTriplets): number[][] =>
 
 // A hand-worked batch: labels [0, 0, 1, 1] with these distances, margin 0.15.
 const labels = [0, 0, 1, 1];
-const d = Float32Array.from([
-  [0, 0.5, 0.3, 0.9],
-  [0.5, 0, 0.8, 0.6],
-  [0.3, 0.8, 0, 0.4],
-  [0.9, 0.6, 0.4, 0],
-].flat());
+const d = Float32Array.from(
+  [
+    [0, 0.5, 0.3, 0.9],
+    [0.5, 0, 0.8, 0.6],
+    [0.3, 0.8, 0, 0.4],
+    [0.9, 0.6, 0.4, 0],
+  ].flat(),
+);
 const margin = 0.15;
 
 describe('mine (hand-worked batch)', () => {
@@ -79,7 +81,9 @@ describe('mine (hand-worked batch)', () => {
 
   it('all: every valid triplet, each exactly once', () => {
     const m = mine(d, labels, { strategy: 'all', margin });
-    const got = triples(m).map((t) => t.join(',')).sort();
+    const got = triples(m)
+      .map((t) => t.join(','))
+      .sort();
     expect(got).toEqual(['0,1,2', '0,1,3', '1,0,2', '1,0,3', '2,3,0', '2,3,1', '3,2,0', '3,2,1']);
     expect(m.stats.candidates).toBe(8);
   });
@@ -112,13 +116,15 @@ describe('mine (hand-worked batch)', () => {
 
 describe('mine (ties and missing positives or negatives)', () => {
   it('breaks ties towards the lowest index', () => {
-    const tied = Float32Array.from([
-      [0, 0.7, 0.7, 0.2, 0.2],
-      [0.7, 0, 0.1, 0.5, 0.9],
-      [0.7, 0.1, 0, 0.9, 0.5],
-      [0.2, 0.5, 0.9, 0, 0.3],
-      [0.2, 0.9, 0.5, 0.3, 0],
-    ].flat());
+    const tied = Float32Array.from(
+      [
+        [0, 0.7, 0.7, 0.2, 0.2],
+        [0.7, 0, 0.1, 0.5, 0.9],
+        [0.7, 0.1, 0, 0.9, 0.5],
+        [0.2, 0.5, 0.9, 0, 0.3],
+        [0.2, 0.9, 0.5, 0.3, 0],
+      ].flat(),
+    );
     const m = mine(tied, [0, 0, 0, 1, 1], { strategy: 'batch-hard' });
     expect(triples(m)[0]).toEqual([0, 1, 3]);
     const s = mine(tied, [0, 0, 0, 1, 1], { strategy: 'semi-hard', margin: 1 });
@@ -128,12 +134,14 @@ describe('mine (ties and missing positives or negatives)', () => {
   });
 
   it('drops anchors without a positive', () => {
-    const dist = Float32Array.from([
-      [0, 1, 2, 3],
-      [1, 0, 1, 2],
-      [2, 1, 0, 1],
-      [3, 2, 1, 0],
-    ].flat());
+    const dist = Float32Array.from(
+      [
+        [0, 1, 2, 3],
+        [1, 0, 1, 2],
+        [2, 1, 0, 1],
+        [3, 2, 1, 0],
+      ].flat(),
+    );
     const m = mine(dist, [0, 1, 1, 2], { strategy: 'batch-hard' });
     expect(triples(m)).toEqual([
       [1, 2, 0],
@@ -167,12 +175,14 @@ describe('mine (ties and missing positives or negatives)', () => {
   });
 
   it('tfa-compat keeps every batch-hard anchor with the masked-reduction conventions', () => {
-    const dist = Float32Array.from([
-      [0, 1, 2, 3],
-      [1, 0, 1, 2],
-      [2, 1, 0, 1],
-      [3, 2, 1, 0],
-    ].flat());
+    const dist = Float32Array.from(
+      [
+        [0, 1, 2, 3],
+        [1, 0, 1, 2],
+        [2, 1, 0, 1],
+        [3, 2, 1, 0],
+      ].flat(),
+    );
     const m = mine(dist, [0, 1, 1, 2], { strategy: 'batch-hard', emptySets: 'tfa-compat' });
     // Anchor 0 has no positive: TF-Addons' masked max over nothing is the row minimum, the
     // anchor itself (distance 0).

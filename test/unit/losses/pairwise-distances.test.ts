@@ -1,6 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { l2Normalize, pairwiseDistances, safeSqrt } from '../../../src/losses/pairwise-distances.js';
+import {
+  l2Normalize,
+  pairwiseDistances,
+  safeSqrt,
+} from '../../../src/losses/pairwise-distances.js';
 import {
   checkGradient,
   close,
@@ -36,7 +40,10 @@ describe('pairwiseDistances', () => {
     for (let i = 0; i < 3; i++) {
       for (let j = 0; j < 3; j++) {
         const [a, b] = [points[i] as number[], points[j] as number[]];
-        const expected = Math.hypot((a[0] as number) - (b[0] as number), (a[1] as number) - (b[1] as number));
+        const expected = Math.hypot(
+          (a[0] as number) - (b[0] as number),
+          (a[1] as number) - (b[1] as number),
+        );
         expect(Math.abs((d[i] as number[])[j] as number) - expected).toBeLessThan(1e-6);
       }
     }
@@ -44,7 +51,13 @@ describe('pairwiseDistances', () => {
 
   it('has an exactly zero diagonal and zero distance between identical rows', () => {
     const d = tf.tidy(() =>
-      pairwiseDistances(tf.tensor2d([[0.3, 0.7, 0.1], [0.3, 0.7, 0.1], [1, 2, 3]])).arraySync(),
+      pairwiseDistances(
+        tf.tensor2d([
+          [0.3, 0.7, 0.1],
+          [0.3, 0.7, 0.1],
+          [1, 2, 3],
+        ]),
+      ).arraySync(),
     );
     expect((d[0] as number[])[0]).toBe(0);
     expect((d[0] as number[])[1]).toBe(0);
@@ -52,7 +65,14 @@ describe('pairwiseDistances', () => {
   });
 
   it('keeps a zero row finite when normalising', () => {
-    const z = tf.tidy(() => l2Normalize(tf.tensor2d([[0, 0], [3, 4]])).arraySync());
+    const z = tf.tidy(() =>
+      l2Normalize(
+        tf.tensor2d([
+          [0, 0],
+          [3, 4],
+        ]),
+      ).arraySync(),
+    );
     expect(z).toEqual([
       [0, 0],
       [0.6000000238418579, 0.800000011920929],
@@ -68,11 +88,14 @@ describe('pairwiseDistances', () => {
     for (const metric of ['euclidean', 'squared', 'cosine'] as const) {
       for (const normalize of [true, false]) {
         const g = tf.tidy(() =>
-          tf.grad((e: tf.Tensor) => tf.sum(pairwiseDistances(e as tf.Tensor2D, { metric, normalize })))(
-            tf.tensor2d(same),
-          ).dataSync(),
+          tf
+            .grad((e: tf.Tensor) =>
+              tf.sum(pairwiseDistances(e as tf.Tensor2D, { metric, normalize })),
+            )(tf.tensor2d(same))
+            .dataSync(),
         );
-        for (const v of g) expect(Number.isFinite(v), `${metric} normalize=${normalize}`).toBe(true);
+        for (const v of g)
+          expect(Number.isFinite(v), `${metric} normalize=${normalize}`).toBe(true);
       }
     }
   });
@@ -114,7 +137,10 @@ describe('pairwiseDistances', () => {
       [2, 0, 3],
       [0.5, 3, 0],
     ]);
-    checkGradient((e) => tf.sum(tf.mul(pairwiseDistances(e, { normalize: false }), weights)), points);
+    checkGradient(
+      (e) => tf.sum(tf.mul(pairwiseDistances(e, { normalize: false }), weights)),
+      points,
+    );
     weights.dispose();
   });
 
@@ -142,7 +168,9 @@ describe('pairwiseDistances', () => {
   });
 
   it('safeSqrt gives zero value and zero gradient at zero', () => {
-    const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => tf.sum(safeSqrt(v)))(tf.tensor1d([0, 4]));
+    const { value, grad } = tf.valueAndGrad((v: tf.Tensor) => tf.sum(safeSqrt(v)))(
+      tf.tensor1d([0, 4]),
+    );
     expect(scalarOf(value)).toBe(2);
     expect(Array.from(grad.dataSync())).toEqual([0, 0.25]);
     tf.dispose([value, grad]);

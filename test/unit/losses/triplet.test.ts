@@ -27,7 +27,12 @@ describe('triplet: published TF-Addons values', () => {
     [0, 1],
     [1, 0],
   ];
-  const compat = { normalize: false, margin: 1, emptySets: 'tfa-compat', reduction: 'mean' } as const;
+  const compat = {
+    normalize: false,
+    margin: 1,
+    emptySets: 'tfa-compat',
+    reduction: 'mean',
+  } as const;
 
   it('semi-hard with the farthest-negative fallback gives 1 + √2 = 2.4142137', () => {
     const v = value(e, [0, 0], { ...compat, strategy: 'semi-hard', semiHardFallback: 'farthest' });
@@ -36,7 +41,9 @@ describe('triplet: published TF-Addons values', () => {
   });
 
   it('batch-hard, mean over all anchors, gives 1.0', () => {
-    expect(Math.abs(value(e, [0, 0], { ...compat, strategy: 'batch-hard' }) - 1)).toBeLessThan(1e-5);
+    expect(Math.abs(value(e, [0, 0], { ...compat, strategy: 'batch-hard' }) - 1)).toBeLessThan(
+      1e-5,
+    );
   });
 
   it('by default the same batch has no negative: no triplet, an attached zero', () => {
@@ -62,8 +69,16 @@ describe('triplet: numpy brute-force reference (margin 0.3, normalised, euclidea
       'triplet_batch_hard_soft_mean',
     ],
     ['all, mean', { strategy: 'all', reduction: 'mean' }, 'triplet_all_mean'],
-    ['all, mean over non-zero', { strategy: 'all', reduction: 'mean-nonzero' }, 'triplet_all_mean_nonzero'],
-    ['semi-hard, drop', { strategy: 'semi-hard', reduction: 'mean' }, 'triplet_semi_hard_drop_mean'],
+    [
+      'all, mean over non-zero',
+      { strategy: 'all', reduction: 'mean-nonzero' },
+      'triplet_all_mean_nonzero',
+    ],
+    [
+      'semi-hard, drop',
+      { strategy: 'semi-hard', reduction: 'mean' },
+      'triplet_semi_hard_drop_mean',
+    ],
     [
       'semi-hard, farthest',
       { strategy: 'semi-hard', reduction: 'mean', semiHardFallback: 'farthest' },
@@ -72,7 +87,9 @@ describe('triplet: numpy brute-force reference (margin 0.3, normalised, euclidea
   ];
   for (const [name, options, key] of cases) {
     it(name, () => {
-      expect(Math.abs(value(x, labels, { ...options, margin }) - ref(reference, key))).toBeLessThan(1e-5);
+      expect(Math.abs(value(x, labels, { ...options, margin }) - ref(reference, key))).toBeLessThan(
+        1e-5,
+      );
     });
   }
 
@@ -113,8 +130,13 @@ describe('triplet: gradients, empty cases, leaks', () => {
       it(`finite differences: ${strategy}, ${form}`, () => {
         checkGradient(
           (e) =>
-            triplet(e, l, { strategy, form, margin: 1.5, semiHardFallback: 'farthest', reduction: 'mean' })
-              .loss,
+            triplet(e, l, {
+              strategy,
+              form,
+              margin: 1.5,
+              semiHardFallback: 'farthest',
+              reduction: 'mean',
+            }).loss,
           points,
         );
       });
@@ -133,17 +155,26 @@ describe('triplet: gradients, empty cases, leaks', () => {
     // check. Margin 3 keeps every hinge term active.
     checkGradient(
       (e) =>
-        triplet(e, [0, 0, 1, 1], { strategy: 'all', normalize: false, margin: 3, reduction: 'mean' }).loss,
+        triplet(e, [0, 0, 1, 1], {
+          strategy: 'all',
+          normalize: false,
+          margin: 3,
+          reduction: 'mean',
+        }).loss,
       coincide,
     );
     const g = tf.tidy(() =>
-      tf.grad((e: tf.Tensor) => triplet(e as tf.Tensor2D, [0, 0, 0], { emptySets: 'tfa-compat' }).loss)(
-        tf.tensor2d([
-          [1, 2],
-          [1, 2],
-          [1, 2],
-        ]),
-      ).dataSync(),
+      tf
+        .grad(
+          (e: tf.Tensor) => triplet(e as tf.Tensor2D, [0, 0, 0], { emptySets: 'tfa-compat' }).loss,
+        )(
+          tf.tensor2d([
+            [1, 2],
+            [1, 2],
+            [1, 2],
+          ]),
+        )
+        .dataSync(),
     );
     for (const v of g) expect(Number.isFinite(v)).toBe(true);
   });
