@@ -1,0 +1,50 @@
+import { z } from 'zod';
+
+/*
+ * The `drift:` section. This schema is the single source of the drift monitor's defaults;
+ * nested objects default to their own schema's parse of `{}`, so a partial section keeps every
+ * other key's default. The distance detectors run on distances standardised by the reference
+ * window's mean and standard deviation, so their thresholds are in standard deviations and do
+ * not depend on the embedding's scale.
+ */
+const pageHinkleySchema = z.object({
+  enabled: z.boolean().default(true),
+  delta: z.number().min(0).default(0.1),
+  threshold: z.number().positive().default(100),
+  alpha: z.number().gt(0).max(1).default(0.9999),
+  minInstances: z.number().int().min(1).default(1000),
+  direction: z.enum(['up', 'both']).default('up'),
+});
+
+const adwinSchema = z.object({
+  enabled: z.boolean().default(true),
+  delta: z.number().gt(0).lt(1).default(0.0002),
+  clock: z.number().int().min(1).default(32),
+  maxBuckets: z.number().int().min(2).default(5),
+  minWindow: z.number().int().min(1).default(10),
+  gracePeriod: z.number().int().min(0).default(1000),
+});
+
+const alertsSchema = z.object({
+  assignmentPsi: z.number().positive().default(0.2),
+  assignmentJs: z.number().gt(0).max(1).default(0.05),
+  featurePsi: z.number().positive().default(0.2),
+});
+
+export const driftConfigSchema = z.object({
+  enabled: z.boolean().default(true),
+  referenceRecords: z.number().int().min(1).default(10_000),
+  windowRecords: z.number().int().min(1).default(10_000),
+  ewmaHalfLife: z.number().positive().default(1000),
+  outlierQuantile: z.number().gt(0.5).lt(1).default(0.99),
+  nearEmptyShare: z.number().gt(0).lt(1).default(0.1),
+  psiEpsilon: z.number().gt(0).lt(0.01).default(1e-4),
+  featureBins: z.number().int().min(2).max(100).default(10),
+  pageHinkley: pageHinkleySchema.default(pageHinkleySchema.parse({})),
+  adwin: adwinSchema.default(adwinSchema.parse({})),
+  alerts: alertsSchema.default(alertsSchema.parse({})),
+});
+
+export type DriftConfig = z.output<typeof driftConfigSchema>;
+
+export const driftDefaults: DriftConfig = driftConfigSchema.parse({});
