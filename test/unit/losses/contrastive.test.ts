@@ -15,6 +15,7 @@ import {
   ref,
   refMatrix,
   scalarOf,
+  scoped,
   useCpuBackend,
 } from './helpers.js';
 
@@ -125,7 +126,7 @@ describe('contrastive over a batch', () => {
         scalarOf(contrastive(tf.tensor2d(e), l, { ...o, margin: 0.8, reduction: 'sum' }).loss),
       );
     expect(Math.abs(sum({ strategy: 'hard' }) - sum({ strategy: 'all' }))).toBeLessThan(1e-5);
-    const hard = tf.tidy(
+    const hard = scoped(
       () => contrastive(tf.tensor2d(e), l, { strategy: 'hard', margin: 0.8 }).mining,
     );
     expect(hard.found).toBe(hard.active);

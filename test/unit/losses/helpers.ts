@@ -101,3 +101,13 @@ export function close(actual: ArrayLike<number>, expected: ArrayLike<number>, to
     ).toBeLessThanOrEqual(tol);
   }
 }
+
+/** Like tf.tidy, but for results that hold non-tensor objects (tidy only takes containers). */
+export function scoped<T>(fn: () => T): T {
+  tf.engine().startScope();
+  try {
+    return fn();
+  } finally {
+    tf.engine().endScope();
+  }
+}

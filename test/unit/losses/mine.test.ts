@@ -94,10 +94,10 @@ describe('mine (hand-worked batch)', () => {
     expect(a.stats.found).toBe(5);
     expect(a.stats.candidates).toBe(8);
     expect(triples(a)).toEqual(triples(b));
-    for (const [x, p, n] of triples(a)) {
-      expect(labels[x]).toBe(labels[p as number]);
+    for (const [x, p, n] of triples(a) as Array<[number, number, number]>) {
+      expect(labels[x]).toBe(labels[p]);
       expect(x).not.toBe(p);
-      expect(labels[x as number]).not.toBe(labels[n as number]);
+      expect(labels[x]).not.toBe(labels[n]);
     }
   });
 

@@ -9,6 +9,7 @@ import {
   ref,
   refMatrix,
   scalarOf,
+  scoped,
   useCpuBackend,
 } from './helpers.js';
 
@@ -48,7 +49,7 @@ describe('triplet: published TF-Addons values', () => {
 
   it('by default the same batch has no negative: no triplet, an attached zero', () => {
     for (const strategy of ['semi-hard', 'batch-hard'] as const) {
-      const r = tf.tidy(() => {
+      const r = scoped(() => {
         const out = triplet(tf.tensor2d(e), [0, 0], { normalize: false, margin: 1, strategy });
         return { v: scalarOf(out.loss), stats: out.mining };
       });
