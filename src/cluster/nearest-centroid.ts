@@ -88,7 +88,36 @@ function nearestEuclidean(
 ): number {
   let best = 0;
   let bestScore = Infinity;
-  for (let j = 0; j < count; j++) {
+  let j = 0;
+  // Four centroids per pass over the point: each x[t] is loaded once for four products, and
+  // the four rows stream through the cache side by side.
+  for (; j + 3 < count; j += 4) {
+    const o0 = j * dim;
+    const o1 = o0 + dim;
+    const o2 = o1 + dim;
+    const o3 = o2 + dim;
+    let d0 = 0;
+    let d1 = 0;
+    let d2 = 0;
+    let d3 = 0;
+    for (let t = 0; t < dim; t++) {
+      const x = points[po + t]!;
+      d0 += x * centroids[o0 + t]!;
+      d1 += x * centroids[o1 + t]!;
+      d2 += x * centroids[o2 + t]!;
+      d3 += x * centroids[o3 + t]!;
+    }
+    const s0 = norms2[j]! - 2 * d0;
+    const s1 = norms2[j + 1]! - 2 * d1;
+    const s2 = norms2[j + 2]! - 2 * d2;
+    const s3 = norms2[j + 3]! - 2 * d3;
+    // Strict comparisons in row order keep the lowest row on ties, as the scalar loop does.
+    if (s0 < bestScore) [bestScore, best] = [s0, j];
+    if (s1 < bestScore) [bestScore, best] = [s1, j + 1];
+    if (s2 < bestScore) [bestScore, best] = [s2, j + 2];
+    if (s3 < bestScore) [bestScore, best] = [s3, j + 3];
+  }
+  for (; j < count; j++) {
     const score = norms2[j]! - 2 * dot(points, po, centroids, j * dim, dim);
     if (score < bestScore) {
       bestScore = score;
