@@ -27,7 +27,7 @@ import type { MiningStats } from './mine.js';
 import { minePairs, type MinePairsOptions } from './mine-pairs.js';
 import { pairwiseDistances, type PairwiseDistanceOptions } from './pairwise-distances.js';
 import { reduceTerms, type Reduction } from './reduce-terms.js';
-import { assertRank2 } from './stop-gradient.js';
+import { assertRank2, gatherDifferentiable } from './stop-gradient.js';
 import type { LossWithMining } from './triplet.js';
 
 export type ContrastiveForm = 'hadsell' | 'pos-neg-margin';
@@ -95,7 +95,7 @@ export function contrastive(
     for (let k = 0; k < flat.length; k++) {
       flat[k] = (pairs.first[k] as number) * n + (pairs.second[k] as number);
     }
-    const d = tf.gather(tf.reshape(distances, [-1]), tf.tensor1d(flat, 'int32')) as tf.Tensor1D;
+    const d = gatherDifferentiable(tf.reshape(distances, [-1]), flat) as tf.Tensor1D;
     const terms = contrastiveTerms(d, tf.tensor1d(pairs.similar), options);
     return reduceTerms(terms, reduction, embeddings);
   });

@@ -28,7 +28,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { mulberry32 } from './mulberry32.js';
-import { assertRank2, attachedZero } from './stop-gradient.js';
+import { assertRank2, attachedZero, gatherDifferentiable } from './stop-gradient.js';
 
 export type ClassBalance = 'inverse-sqrt' | 'uniform-sampling' | 'none';
 
@@ -62,7 +62,7 @@ export function deepCluster(
   const { rows, weights } = rowsAndWeights(pseudoLabels, options);
   return tf.tidy(() => {
     if (rows.length === 0 || k === 0) return attachedZero(logits);
-    const picked = tf.gather(logits, tf.tensor1d(rows, 'int32'));
+    const picked = gatherDifferentiable(logits, rows);
     const labels = new Int32Array(rows.length);
     for (let r = 0; r < rows.length; r++) labels[r] = pseudoLabels[rows[r] as number] as number;
     const target = tf.cast(tf.oneHot(tf.tensor1d(labels, 'int32'), k), 'float32');

@@ -42,3 +42,25 @@ export function assertSameShape(nameA: string, a: tf.Tensor, nameB: string, b: t
     );
   }
 }
+
+/**
+ * `tf.gather(x, indices)` along axis 0 with a gradient that every backend can run. tfjs
+ * differentiates gather with UnsortedSegmentSum, which the wasm backend does not implement
+ * (tfjs 4.22: "Kernel 'UnsortedSegmentSum' not registered for backend 'wasm'"), so a worker on
+ * wasm could not train. The backward pass here is a scatter-add (ScatterNd sums duplicate
+ * indices on every backend), which is the same gradient.
+ */
+export function gatherDifferentiable<T extends tf.Tensor>(x: T, indices: Int32Array): T {
+  const f = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const input = args[0] as tf.Tensor;
+    const shape = input.shape;
+    return {
+      value: tf.tidy(() => tf.gather(input, tf.tensor1d(indices, 'int32'))),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[]) =>
+        tf.tidy(() =>
+          tf.scatterND(tf.tensor2d(indices, [indices.length, 1], 'int32'), dy as tf.Tensor, shape),
+        ),
+    };
+  });
+  return f(x) as T;
+}

@@ -29,7 +29,7 @@ import * as tf from '@tensorflow/tfjs';
 import { mine, type MineOptions, type MinedTriplets, type MiningStats } from './mine.js';
 import { pairwiseDistances, type PairwiseDistanceOptions } from './pairwise-distances.js';
 import { reduceTerms, type Reduction } from './reduce-terms.js';
-import { assertRank2 } from './stop-gradient.js';
+import { assertRank2, gatherDifferentiable } from './stop-gradient.js';
 
 export type TripletForm = 'hinge' | 'soft';
 
@@ -86,10 +86,7 @@ export function tripletFromMined(
       an[i] = row + (mined.negatives[i] as number);
     }
     const flat = tf.reshape(distances, [-1]);
-    const gap = tf.sub(
-      tf.gather(flat, tf.tensor1d(ap, 'int32')),
-      tf.gather(flat, tf.tensor1d(an, 'int32')),
-    );
+    const gap = tf.sub(gatherDifferentiable(flat, ap), gatherDifferentiable(flat, an));
     const terms =
       (options.form ?? 'hinge') === 'soft'
         ? tf.softplus(gap)
