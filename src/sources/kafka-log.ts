@@ -13,7 +13,7 @@ export function kafkaLogCreator(logger: Logger): logCreator {
       const { message, ...rest } = log;
       const fields: Record<string, unknown> = { namespace };
       for (const key of ['broker', 'groupId', 'topic', 'error', 'retryCount']) {
-        if (rest[key] !== undefined) fields[key] = rest[key];
+        if (rest[key] !== undefined) fields[key] = key === 'error' ? String(rest[key]) : rest[key];
       }
       const text = `kafkajs: ${String(message)}`;
       if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text, fields);

@@ -52,6 +52,7 @@ export function createKafkaSource(config: Config['kafka'], logger: Logger): Sour
     heartbeat,
     isRunning,
     isStale,
+    resolveOffset,
   }: EachBatchPayload): Promise<void> => {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const chunk = new RecordChunk();
@@ -67,6 +68,8 @@ export function createKafkaSource(config: Config['kafka'], logger: Logger): Sour
     }
     chunks.next(chunk);
     await waitWithHeartbeats(chunk.done, heartbeat);
+    // Without resolving, kafkajs would fetch the same offsets again on the next round.
+    resolveOffset(batch.lastOffset());
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     try {
       await consumer.commitOffsets([

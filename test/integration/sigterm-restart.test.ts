@@ -1,0 +1,102 @@
+import { expect, it } from 'vitest';
+
+import { startCli } from '../helpers/cli-process.js';
+import {
+  committedOffsets,
+  createTopic,
+  describeWithKafka,
+  endOffsets,
+  kafkaBrokers,
+  produceRaw,
+  readAll,
+  uniqueName,
+  waitFor,
+} from '../helpers/kafka.js';
+import { mixtureRecords } from '../helpers/mixture-records.js';
+
+const sum = (m: Map<number, string>): number => [...m.values()].reduce((a, v) => a + Number(v), 0);
+
+describeWithKafka('stopping the pipeline process mid-stream', () => {
+  it('SIGTERM drains and exits 0; after a restart every valid record has an assignment', async () => {
+    const input = uniqueName('input');
+    const assignmentsTopic = uniqueName('assignments');
+    const deadLetterTopic = uniqueName('dead-letter');
+    const groupId = uniqueName('group');
+    await createTopic(input, 3);
+    const { records, malformedKeys } = mixtureRecords({
+      count: 40_000,
+      clusters: 5,
+      dim: 8,
+      seed: 7,
+      malformedEvery: 5000,
+    });
+    records.forEach((r, i) => (r.partition = i % 3));
+    for (let i = 0; i < records.length; i += 5000)
+      await produceRaw(input, records.slice(i, i + 5000));
+    const ends = await endOffsets(input);
+    const total = sum(ends);
+
+    const args = [
+      'run',
+      '--source',
+      'kafka',
+      '--brokers',
+      kafkaBrokers().join(','),
+      '--topic',
+      input,
+      '--group',
+      groupId,
+      '--port',
+      '0',
+      // Small batches, one partition at a time: slow enough to be stopped mid-stream.
+      '--batch-size',
+      '64',
+      '--set',
+      'kafka.partitionsConsumedConcurrently=1',
+      '--set',
+      `kafka.assignmentsTopic=${assignmentsTopic}`,
+      '--set',
+      `kafka.deadLetterTopic=${deadLetterTopic}`,
+      '--log-level',
+      'warn',
+    ];
+
+    const first = startCli(args);
+    await waitFor(async () => sum(await committedOffsets(groupId, input)) >= 2000, {
+      timeoutMs: 120_000,
+      message: `first run committed nothing; stderr: ${first.stderr().slice(-2000)}`,
+    });
+    first.child.kill('SIGTERM');
+    const firstExit = await first.exited;
+    expect(firstExit.code, first.stderr().slice(-2000)).toBe(0);
+    const afterFirst = sum(await committedOffsets(groupId, input));
+    expect(afterFirst).toBeLessThan(total);
+
+    const second = startCli(args);
+    await waitFor(
+      async () => {
+        const committed = await committedOffsets(groupId, input);
+        return [...ends].every(([p, end]) => committed.get(p) === end);
+      },
+      {
+        timeoutMs: 240_000,
+        message: `second run did not reach the end offsets; stderr: ${second.stderr().slice(-2000)}`,
+      },
+    );
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    const produced = await readAll(input);
+    const assigned = new Set(
+      (await readAll(assignmentsTopic)).map((r) => {
+        const a = JSON.parse(r.value!.toString()) as { partition: number; offset: string };
+        return `${a.partition}/${a.offset}`;
+      }),
+    );
+    const valid = produced.filter((r) => !malformedKeys.has(r.key ?? ''));
+    expect(valid.length).toBe(40_000);
+    expect(valid.filter((r) => !assigned.has(`${r.partition}/${r.offset}`))).toEqual([]);
+    const deadLettered = await readAll(deadLetterTopic);
+    expect(new Set(deadLettered.map((d) => d.key))).toEqual(new Set(malformedKeys.keys()));
+  });
+});
