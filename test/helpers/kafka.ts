@@ -246,6 +246,10 @@ export class KafkaHelpers {
       if (pending.size === 0) finish();
     });
 
+    // kafkajs restarts a crashed consumer by itself; the crash only matters if the read stalls.
+    let lastCrash: unknown;
+    consumer.on(consumer.events.CRASH, ({ payload }) => (lastCrash = payload.error));
+
     let timer: NodeJS.Timeout | undefined;
     try {
       await consumer.connect();
@@ -274,8 +278,12 @@ export class KafkaHelpers {
         const behind = [...pending].map(([partition, last]) => {
           return `partition ${partition} at ${last || 'nothing'} of end ${ends.get(partition)}`;
         });
+        const crash =
+          lastCrash === undefined ? '' : `; the consumer crashed: ${inspect(lastCrash)}`;
         throw new Error(
-          `readAll(${topic}): not at the end offsets after ${timeoutMs} ms: ${behind.join(', ')}`,
+          `readAll(${topic}): not at the end offsets after ${timeoutMs} ms: ` +
+            `${behind.join(', ')}${crash}`,
+          { cause: lastCrash },
         );
       }
     } finally {

@@ -30,6 +30,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     return async () => {};
   }
 
+  const startedAt = performance.now();
   let broker: KafkaBroker | undefined;
   let reason = '';
   const availability = await kafkaAvailability();
@@ -57,7 +58,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide('kafkaBrokers', broker.brokers);
   project.provide('kafkaUnavailableReason', '');
   project.provide('kafkaVersion', broker.version);
-  console.log(`[kafka] broker ${broker.brokers}, Kafka ${broker.version}, log ${broker.logFile}`);
+  const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+  console.log(
+    `[kafka] broker ${broker.brokers}, Kafka ${broker.version}, log ${broker.logFile} ` +
+      `(ready in ${seconds} s)`,
+  );
   const started = broker;
   return async () => {
     await started.destroy();
