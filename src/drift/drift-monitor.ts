@@ -160,7 +160,7 @@ export class DriftMonitor {
       centroidShiftMean: shift.mean,
       centroidShiftMax: shift.max,
       centroidShiftFromReference:
-        ref?.centroids != null && this.lastCentroids !== null
+        ref !== null && ref.centroids !== null && this.lastCentroids !== null
           ? centroidShift(ref.centroids, this.lastCentroids).mean
           : Number.NaN,
       distanceMean,
