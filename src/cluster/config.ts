@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { OnlineKMeansOptions } from './online-k-means.js';
+import type { OnlineKMeansOptions } from './online-k-means-options.js';
 
 /*
  * The `cluster:` section of the configuration. This schema is the single source of the store's

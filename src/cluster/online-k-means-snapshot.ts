@@ -1,7 +1,7 @@
 import { CentroidTable } from './centroid-table.js';
 import { HISTOGRAM_BINS } from './distance-histogram.js';
 import type { LifecycleEvent } from './lifecycle.js';
-import type { ResolvedOnlineKMeansOptions } from './online-k-means.js';
+import type { ResolvedOnlineKMeansOptions } from './online-k-means-options.js';
 import type { EncodedArray } from './snapshot-codec.js';
 import {
   canonicalJson,

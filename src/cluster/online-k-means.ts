@@ -1,14 +1,18 @@
 import type { OnlineKMeansStats } from './batch-stats.js';
 import { collectStats, isOnlineKMeansStats, mergeStats } from './batch-stats.js';
 import { CentroidTable } from './centroid-table.js';
-import type { ClusterConfig } from './config.js';
-import { clusterConfigSchema } from './config.js';
 import { decayFactor } from './decay.js';
 import { HISTOGRAM_BINS, histogramQuantile } from './distance-histogram.js';
 import { kMeansPlusPlus } from './k-means-plus-plus.js';
+import type {
+  Assignment,
+  OnlineKMeansOptions,
+  ResolvedOnlineKMeansOptions,
+  UpdateOptions,
+} from './online-k-means-options.js';
+import { checkWeights, resolveOptions } from './online-k-means-options.js';
 import type { LifecycleContext, LifecycleEvent } from './lifecycle.js';
 import { birthForOutliers, mergeNearDuplicates, recoverDying } from './lifecycle.js';
-import type { DistanceKind } from './nearest-centroid.js';
 import { assignNearest } from './nearest-centroid.js';
 import type { OnlineKMeansSnapshot, StoreState } from './online-k-means-snapshot.js';
 import { readSnapshot, writeSnapshot } from './online-k-means-snapshot.js';
@@ -64,34 +68,8 @@ import { WarmupReservoir } from './warmup-reservoir.js';
  * References: Spark MLlib `StreamingKMeansModel.update`; D. Sculley, "Web-scale k-means
  * clustering", WWW 2010; scikit-learn `MiniBatchKMeans`; river `cluster/k_means.py`.
  */
-export interface OnlineKMeansOptions {
-  k: number;
-  dim: number;
-  seed?: number;
-  warmupSize?: number;
-  reservoirSize?: number;
-  distance?: DistanceKind;
-  decay?: Partial<ClusterConfig['decay']>;
-  recovery?: Partial<ClusterConfig['recovery']>;
-  merge?: Partial<ClusterConfig['merge']>;
-  adaptive?: Partial<ClusterConfig['adaptive']>;
-  initialCentroids?: Float32Array | Float64Array;
-  initialWeights?: Float64Array;
-}
-
-export type ResolvedOnlineKMeansOptions = ClusterConfig & { dim: number; seed: number };
-
-export interface UpdateOptions {
-  weights?: Float32Array;
-  eventTimeMs?: number;
-}
-
-export interface Assignment {
-  clusterIds: Int32Array;
-  distances: Float32Array;
-}
-
 export type { LifecycleEvent, OnlineKMeansStats, OnlineKMeansSnapshot };
+export type { Assignment, OnlineKMeansOptions, ResolvedOnlineKMeansOptions, UpdateOptions };
 
 /**
  * Adaptive k trusts its q-quantile once the histogram holds this many tail-widths (1 − q) of
@@ -495,36 +473,4 @@ export class OnlineKMeans {
       );
     }
   }
-}
-
-function checkWeights(weights: Float32Array, n: number): void {
-  if (weights.length !== n)
-    throw new RangeError(`weights has ${weights.length} values for ${n} points`);
-  for (let i = 0; i < n; i++) {
-    const w = weights[i]!;
-    if (!(w >= 0) || !Number.isFinite(w))
-      throw new RangeError(`weight ${i} is ${w}; weights must be finite and ≥ 0`);
-  }
-}
-
-function resolveOptions(o: OnlineKMeansOptions): ResolvedOnlineKMeansOptions {
-  if (!Number.isInteger(o.dim) || o.dim < 1)
-    throw new RangeError(`dim must be a positive integer, got ${o.dim}`);
-  const seed = o.seed ?? 0;
-  if (!Number.isInteger(seed)) throw new RangeError(`seed must be an integer, got ${seed}`);
-  const parsed = clusterConfigSchema.safeParse({
-    k: o.k,
-    warmupSize: o.warmupSize,
-    reservoirSize: o.reservoirSize ?? o.warmupSize,
-    distance: o.distance,
-    decay: o.decay,
-    recovery: o.recovery,
-    merge: o.merge,
-    adaptive: o.adaptive,
-  });
-  if (!parsed.success) {
-    const first = parsed.error.issues[0]!;
-    throw new RangeError(`invalid OnlineKMeans option ${first.path.join('.')}: ${first.message}`);
-  }
-  return { ...parsed.data, dim: o.dim, seed };
 }
