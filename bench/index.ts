@@ -1,0 +1,34 @@
+/**
+ * `npm run bench`: every benchmark, one after the other, printing markdown tables.
+ * `npm run bench -- --quick` runs smaller sizes; `npm run bench -- pipeline cluster` runs only
+ * the named ones (pipeline, losses, cluster).
+ */
+import { runClusterBench } from './cluster.js';
+import { runLossBench } from './losses.js';
+import { runPipelineBench } from './pipeline.js';
+
+const BENCHES: Record<string, (options: { quick?: boolean }) => Promise<void>> = {
+  pipeline: runPipelineBench,
+  losses: runLossBench,
+  cluster: runClusterBench,
+};
+
+const args = process.argv.slice(2);
+const quick = args.includes('--quick');
+const named = args.filter((a) => !a.startsWith('--'));
+const unknown = named.filter((n) => !(n in BENCHES));
+if (unknown.length > 0) {
+  console.error(
+    `unknown benchmark(s): ${unknown.join(', ')}; choose from ${Object.keys(BENCHES).join(', ')}`,
+  );
+  process.exit(2);
+}
+const selected = named.length > 0 ? named : Object.keys(BENCHES);
+console.log(
+  `# streamclust benchmarks (${new Date().toISOString()}, node ${process.version}, ${quick ? 'quick' : 'full'})`,
+);
+for (const name of selected) {
+  const started = performance.now();
+  await BENCHES[name]!({ quick });
+  console.error(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
+}
