@@ -8,12 +8,12 @@ import type { OnlineKMeansOptions } from './online-k-means-options.js';
  * `decay.unit`) still gets every other key's default.
  */
 
-const decaySchema = z.object({
+const decaySchema = z.strictObject({
   unit: z.enum(['none', 'batches', 'points', 'seconds']).default('points'),
   halfLife: z.number().positive().finite().default(100_000),
 });
 
-const recoverySchema = z.object({
+const recoverySchema = z.strictObject({
   enabled: z.boolean().default(true),
   strategy: z.enum(['split', 'reseed']).default('split'),
   minWeightRatio: z.number().gt(0).lt(1).default(0.01),
@@ -22,12 +22,17 @@ const recoverySchema = z.object({
   maxPerBatch: z.number().int().min(1).default(1),
 });
 
-const mergeSchema = z.object({
+const initSchema = z.strictObject({
+  restarts: z.number().int().min(1).max(100).default(3),
+  iterations: z.number().int().min(0).max(1000).default(10),
+});
+
+const mergeSchema = z.strictObject({
   enabled: z.boolean().default(false),
   threshold: z.number().positive().finite().default(0.05),
 });
 
-const adaptiveSchema = z.object({
+const adaptiveSchema = z.strictObject({
   enabled: z.boolean().default(false),
   maxClusters: z.number().int().min(1).default(32),
   quantile: z.number().gt(0.5).lt(1).default(0.99),
@@ -35,40 +40,42 @@ const adaptiveSchema = z.object({
   patienceBatches: z.number().int().min(1).default(5),
 });
 
-export const clusterConfigSchema = z
-  .object({
-    k: z.number().int().min(1).max(65_536).default(8),
-    warmupSize: z.number().int().min(1).default(1000),
-    reservoirSize: z.number().int().min(1).default(1000),
-    distance: z.enum(['euclidean', 'cosine']).default('euclidean'),
-    decay: decaySchema.default(decaySchema.parse({})),
-    recovery: recoverySchema.default(recoverySchema.parse({})),
-    merge: mergeSchema.default(mergeSchema.parse({})),
-    adaptive: adaptiveSchema.default(adaptiveSchema.parse({})),
-  })
-  .superRefine((c, ctx) => {
-    if (c.warmupSize < c.k) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['warmupSize'],
-        message: `cluster.warmupSize (${c.warmupSize}) must be at least cluster.k (${c.k}): k-means++ picks its k seeds among the warm-up records. Set warmupSize to 10 × k or more.`,
-      });
-    }
-    if (c.reservoirSize < c.k) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reservoirSize'],
-        message: `cluster.reservoirSize (${c.reservoirSize}) must be at least cluster.k (${c.k}): the reservoir holds the points k-means++ seeds from. Set it to 10 × k or more.`,
-      });
-    }
-    if (c.adaptive.enabled && c.adaptive.maxClusters < c.k) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['adaptive', 'maxClusters'],
-        message: `cluster.adaptive.maxClusters (${c.adaptive.maxClusters}) must be at least cluster.k (${c.k}): adaptive k only adds clusters. Raise maxClusters or lower k.`,
-      });
-    }
-  });
+/** The keys of the section, shared with the application's schema (src/config/schema.ts). */
+export const clusterShape = {
+  k: z.number().int().min(1).max(65_536).default(8),
+  warmupSize: z.number().int().min(1).default(1000),
+  reservoirSize: z.number().int().min(1).default(1000),
+  distance: z.enum(['euclidean', 'cosine']).default('euclidean'),
+  decay: decaySchema.default(decaySchema.parse({})),
+  recovery: recoverySchema.default(recoverySchema.parse({})),
+  init: initSchema.default(initSchema.parse({})),
+  merge: mergeSchema.default(mergeSchema.parse({})),
+  adaptive: adaptiveSchema.default(adaptiveSchema.parse({})),
+};
+
+export const clusterConfigSchema = z.strictObject(clusterShape).superRefine((c, ctx) => {
+  if (c.warmupSize < c.k) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['warmupSize'],
+      message: `cluster.warmupSize (${c.warmupSize}) must be at least cluster.k (${c.k}): k-means++ picks its k seeds among the warm-up records. Set warmupSize to 10 × k or more.`,
+    });
+  }
+  if (c.reservoirSize < c.k) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['reservoirSize'],
+      message: `cluster.reservoirSize (${c.reservoirSize}) must be at least cluster.k (${c.k}): the reservoir holds the points k-means++ seeds from. Set it to 10 × k or more.`,
+    });
+  }
+  if (c.adaptive.enabled && c.adaptive.maxClusters < c.k) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['adaptive', 'maxClusters'],
+      message: `cluster.adaptive.maxClusters (${c.adaptive.maxClusters}) must be at least cluster.k (${c.k}): adaptive k only adds clusters. Raise maxClusters or lower k.`,
+    });
+  }
+});
 
 export type ClusterConfig = z.output<typeof clusterConfigSchema>;
 export type DecayConfig = ClusterConfig['decay'];
@@ -97,6 +104,7 @@ export function onlineKMeansOptionsFromConfig(
     distance: config.distance,
     decay: { ...config.decay },
     recovery: { ...config.recovery },
+    init: { ...config.init },
     merge: { ...config.merge },
     adaptive: { ...config.adaptive },
   };

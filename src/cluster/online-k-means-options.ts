@@ -16,6 +16,7 @@ export interface OnlineKMeansOptions {
   distance?: DistanceKind;
   decay?: Partial<ClusterConfig['decay']>;
   recovery?: Partial<ClusterConfig['recovery']>;
+  init?: Partial<ClusterConfig['init']>;
   merge?: Partial<ClusterConfig['merge']>;
   adaptive?: Partial<ClusterConfig['adaptive']>;
   initialCentroids?: Float32Array | Float64Array;
@@ -56,6 +57,7 @@ export function resolveOptions(o: OnlineKMeansOptions): ResolvedOnlineKMeansOpti
     distance: o.distance,
     decay: o.decay,
     recovery: o.recovery,
+    init: o.init,
     merge: o.merge,
     adaptive: o.adaptive,
   });

@@ -3,7 +3,7 @@ import { collectStats, isOnlineKMeansStats, mergeStats } from './batch-stats.js'
 import { CentroidTable } from './centroid-table.js';
 import { decayFactor } from './decay.js';
 import { HISTOGRAM_BINS, histogramQuantile } from './distance-histogram.js';
-import { kMeansPlusPlus } from './k-means-plus-plus.js';
+import { warmStart } from './warm-start.js';
 import type {
   Assignment,
   OnlineKMeansOptions,
@@ -59,7 +59,10 @@ import { WarmupReservoir } from './warmup-reservoir.js';
  *
  * Example (this exact run is a unit test, online-k-means-example.test.ts):
  *
- *     const store = new OnlineKMeans({ k: 2, dim: 2, seed: 7, warmupSize: 4, decay: { unit: 'none' } });
+ *     const store = new OnlineKMeans({
+ *       k: 2, dim: 2, seed: 7, warmupSize: 4, decay: { unit: 'none' },
+ *       init: { restarts: 1, iterations: 0 },  // plain k-means++ seeds (see warm-start.ts)
+ *     });
  *     store.observe(new Float32Array([0, 0, 0, 1, 10, 10, 10, 11]));  // → true
  *     const { clusterIds, distances } = store.update(new Float32Array([0, 0.5, 10, 10.5]));
  *     // clusterIds → [0, 1], distances → [0.5, 0.5] (seeds [0, 0] and [10, 10], weight 2 each)
@@ -136,7 +139,14 @@ export class OnlineKMeans {
     this.s.seen = reservoir.seen;
     if (!reservoir.full) return false;
     const sample = reservoir.sample();
-    const seeds = kMeansPlusPlus(sample, this.dim, this.k, this.options.distance, this.s.rng);
+    const seeds = warmStart(
+      sample,
+      this.dim,
+      this.k,
+      this.options.distance,
+      this.s.rng,
+      this.options.init,
+    );
     this.start(seeds, undefined, sample);
     return true;
   }
@@ -151,7 +161,14 @@ export class OnlineKMeans {
     if (this.ready) return true;
     const sample = this.s.reservoir!.sample();
     if (sample.length / this.dim < this.k) return false;
-    const seeds = kMeansPlusPlus(sample, this.dim, this.k, this.options.distance, this.s.rng);
+    const seeds = warmStart(
+      sample,
+      this.dim,
+      this.k,
+      this.options.distance,
+      this.s.rng,
+      this.options.init,
+    );
     this.start(seeds, undefined, sample);
     return true;
   }

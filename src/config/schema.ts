@@ -8,6 +8,10 @@
  */
 import { z } from 'zod';
 
+import { clusterShape } from '../cluster/config.js';
+import { driftConfigSchema } from '../drift/config.js';
+import { lossesConfigSchema } from '../losses/config.js';
+
 const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
@@ -43,6 +47,7 @@ const kafkaSchema = z
     inputTopic: z.string().default(''),
     assignmentsTopic: z.string().default('streamclust.assignments'),
     deadLetterTopic: z.string().default('streamclust.dead-letter'),
+    eventsTopic: z.string().default('streamclust.events'),
     fromBeginning: z.boolean().default(true),
     partitionsConsumedConcurrently: positiveInt.max(64).default(3),
     sessionTimeoutMs: positiveInt.default(30_000),
@@ -91,8 +96,7 @@ const trainingSchema = z
 
 const clusterSchema = z
   .strictObject({
-    k: positiveInt.max(10_000).default(5),
-    warmupSize: positiveInt.default(512),
+    ...clusterShape,
     warmupMaxWaitMs: positiveInt.default(2_000),
     seed: z.number().int().default(11),
   })
@@ -103,6 +107,7 @@ const sinksSchema = z
     assignments: z.enum(['auto', 'kafka', 'stdout', 'file', 'none']).default('auto'),
     assignmentsFile: z.string().default('out/assignments.jsonl'),
     deadLetterFile: z.string().default('out/dead-letter.jsonl'),
+    eventsFile: z.string().default('out/events.jsonl'),
   })
   .prefault({});
 
@@ -131,7 +136,9 @@ export const configSchema = z
     batch: batchSchema,
     model: modelSchema,
     training: trainingSchema,
+    losses: lossesConfigSchema,
     cluster: clusterSchema,
+    drift: driftConfigSchema.prefault({}),
     sinks: sinksSchema,
     http: httpSchema,
     log: logSchema,
@@ -196,11 +203,26 @@ function crossFieldProblems(config: Config): CrossFieldProblem[] {
       });
     }
   }
-  if (config.cluster.warmupSize < config.cluster.k) {
+  const { k } = config.cluster;
+  if (config.cluster.warmupSize < k) {
     problems.push({
       path: ['cluster', 'warmupSize'],
-      message: `must be at least cluster.k (${config.cluster.k}): k-means++ needs k points`,
+      message: `must be at least cluster.k (${k}): k-means++ picks its k seeds among the warm-up records`,
       input: config.cluster.warmupSize,
+    });
+  }
+  if (config.cluster.reservoirSize < k) {
+    problems.push({
+      path: ['cluster', 'reservoirSize'],
+      message: `must be at least cluster.k (${k}): the reservoir holds the points k-means++ seeds from`,
+      input: config.cluster.reservoirSize,
+    });
+  }
+  if (config.cluster.adaptive.enabled && config.cluster.adaptive.maxClusters < k) {
+    problems.push({
+      path: ['cluster', 'adaptive', 'maxClusters'],
+      message: `must be at least cluster.k (${k}): adaptive k only adds clusters`,
+      input: config.cluster.adaptive.maxClusters,
     });
   }
   if (config.training.mode === 'fraction' && config.training.fraction === 0) {
@@ -231,7 +253,12 @@ export const FIXES: Readonly<Record<string, string>> = {
     'set model.backend to auto (best that loads), tensorflow, wasm or cpu, or pass --backend NAME',
   'model.learningRate': 'set model.learningRate to a positive number, typically 1e-4 to 1e-2',
   'cluster.k': 'set cluster.k to the number of clusters, an integer from 1 to 10000, or pass --k N',
-  'cluster.warmupSize': 'set cluster.warmupSize to at least cluster.k (default 512)',
+  'cluster.warmupSize':
+    'set cluster.warmupSize to at least cluster.k, 10 × k or more is better (default 1000)',
+  'cluster.reservoirSize':
+    'set cluster.reservoirSize to at least cluster.k, 10 × k or more is better (default 1000)',
+  'cluster.adaptive.maxClusters':
+    'raise cluster.adaptive.maxClusters to at least cluster.k, or lower cluster.k',
   'http.port': 'set http.port to a TCP port from 0 to 65535 (0 picks a free one), or pass --port N',
   'training.fraction': 'set training.fraction between 0 and 1 (exclusive of 0 in fraction mode)',
 };

@@ -20,7 +20,13 @@ export type DecodeReason =
   | 'wrong_length';
 
 export type Decoded =
-  | { ok: true; features: Float32Array; label: number | undefined }
+  | {
+      ok: true;
+      features: Float32Array;
+      label: number | undefined;
+      /** The value of the captured field (losses.positives.field), when one is captured. */
+      captured?: string | number | boolean | null;
+    }
   | { ok: false; reason: DecodeReason; message: string };
 
 export type DecoderOptions = Config['decode'];
@@ -34,8 +40,12 @@ export class JsonDecoder {
   private mean: Float64Array | undefined;
   private m2: Float64Array | undefined;
 
-  constructor(options: DecoderOptions) {
+  private readonly captureField: string | undefined;
+
+  /** `captureField`: a field whose raw value is returned with each record (miner positives). */
+  constructor(options: DecoderOptions, captureField?: string) {
     this.options = options;
+    this.captureField = captureField;
     this.dimension = options.fields.length > 0 ? options.fields.length : options.dim;
   }
 
@@ -72,11 +82,13 @@ export class JsonDecoder {
     const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
     if (!raw.ok) return raw;
     const label = object[this.options.labelField];
-    return {
+    const decoded: Decoded = {
       ok: true,
       features: this.options.standardize ? this.standardize(raw.features) : raw.features,
       label: typeof label === 'number' && Number.isInteger(label) ? label : undefined,
     };
+    if (this.captureField !== undefined) decoded.captured = scalar(object[this.captureField]);
+    return decoded;
   }
 
   private fromVector(object: Record<string, unknown>): Decoded {
@@ -146,6 +158,10 @@ export class JsonDecoder {
 
 function fail(reason: DecodeReason, message: string): Decoded {
   return { ok: false, reason, message };
+}
+
+function scalar(v: unknown): string | number | boolean | null {
+  return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : null;
 }
 
 function describe(v: unknown): string {

@@ -7,7 +7,7 @@ import { z } from 'zod';
  * window's mean and standard deviation, so their thresholds are in standard deviations and do
  * not depend on the embedding's scale.
  */
-const pageHinkleySchema = z.object({
+const pageHinkleySchema = z.strictObject({
   enabled: z.boolean().default(true),
   delta: z.number().min(0).default(0.1),
   threshold: z.number().positive().default(50),
@@ -18,7 +18,7 @@ const pageHinkleySchema = z.object({
   direction: z.enum(['up', 'both']).default('up'),
 });
 
-const adwinSchema = z.object({
+const adwinSchema = z.strictObject({
   enabled: z.boolean().default(true),
   delta: z.number().gt(0).lt(1).default(0.0002),
   clock: z.number().int().min(1).default(32),
@@ -27,13 +27,13 @@ const adwinSchema = z.object({
   gracePeriod: z.number().int().min(0).default(1000),
 });
 
-const alertsSchema = z.object({
+const alertsSchema = z.strictObject({
   assignmentPsi: z.number().positive().default(0.2),
   assignmentJs: z.number().gt(0).max(1).default(0.05),
   featurePsi: z.number().positive().default(0.2),
 });
 
-export const driftConfigSchema = z.object({
+export const driftConfigSchema = z.strictObject({
   enabled: z.boolean().default(true),
   referenceRecords: z.number().int().min(1).default(10_000),
   windowRecords: z.number().int().min(1).default(10_000),

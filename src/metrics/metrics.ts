@@ -98,6 +98,72 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly miningTriplets = new Gauge({
+    name: 'streamclust_mining_triplets',
+    help: 'Triplets (or pairs) the miner found, and of those the active ones (non-zero loss), at the last training step.',
+    labelNames: ['state'] as const,
+    registers: [this.registry],
+  });
+  readonly miningDroppedRatio = new Gauge({
+    name: 'streamclust_mining_anchors_dropped_ratio',
+    help: 'Share of anchors the miner dropped (no positive or no negative) at the last training step.',
+    registers: [this.registry],
+  });
+  readonly lifecycleEvents = new Counter({
+    name: 'streamclust_cluster_lifecycle_events_total',
+    help: 'Cluster lifecycle events of the centroid store, by kind (born, split, merged, reseeded, died).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly driftEvents = new Counter({
+    name: 'streamclust_drift_events_total',
+    help: 'Drift alarms raised, by kind (embedding, assignment, input) and detector.',
+    labelNames: ['kind', 'detector'] as const,
+    registers: [this.registry],
+  });
+  readonly centroidDisplacement = new Gauge({
+    name: 'streamclust_centroid_displacement',
+    help: 'Centroid movement at the last update, in embedding units: mean and max over clusters, and the mean distance from the reference centroids.',
+    labelNames: ['statistic'] as const,
+    registers: [this.registry],
+  });
+  readonly assignmentPsi = new Gauge({
+    name: 'streamclust_assignment_psi',
+    help: 'Population stability index of the assignment distribution, current window against the reference window.',
+    registers: [this.registry],
+  });
+  readonly assignmentJs = new Gauge({
+    name: 'streamclust_assignment_js_divergence_bits',
+    help: 'Jensen-Shannon divergence of the assignment distribution, current window against the reference window.',
+    registers: [this.registry],
+  });
+  readonly distanceEwma = new Gauge({
+    name: 'streamclust_assignment_distance_ewma',
+    help: 'Exponentially weighted mean distance of records to their assigned centroid, in embedding units.',
+    registers: [this.registry],
+  });
+  readonly outlierRatio = new Gauge({
+    name: 'streamclust_outlier_ratio',
+    help: 'Share of the current window farther from its centroid than the reference outlier quantile.',
+    registers: [this.registry],
+  });
+  readonly clusterEntropy = new Gauge({
+    name: 'streamclust_cluster_size_entropy_ratio',
+    help: 'Normalised entropy of the cluster sizes in the current window (1 = even, 0 = one cluster).',
+    registers: [this.registry],
+  });
+  readonly nearEmptyClusters = new Gauge({
+    name: 'streamclust_near_empty_clusters',
+    help: 'Clusters holding a negligible share of the current window.',
+    registers: [this.registry],
+  });
+  readonly inputPsi = new Gauge({
+    name: 'streamclust_input_feature_psi',
+    help: 'Per-feature population stability index of the decoded inputs against the reference: max and mean over features.',
+    labelNames: ['statistic'] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

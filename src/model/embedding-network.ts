@@ -26,6 +26,31 @@ export function buildEmbeddingNetwork(spec: ModelSpec): tf.Sequential {
   return model;
 }
 
+/**
+ * The decoder of the reconstruction loss (IDEC/DCN's guard against collapse): the encoder's
+ * hidden widths in reverse, from the raw (unnormalised) embedding back to the features.
+ */
+export function buildDecoder(spec: ModelSpec): tf.Sequential {
+  const model = tf.sequential({ name: 'decoder' });
+  const widths = [...[...spec.hiddenLayers].reverse(), spec.inputDim];
+  widths.forEach((units, index) => {
+    const last = index === widths.length - 1;
+    model.add(
+      tf.layers.dense({
+        units,
+        ...(index === 0 ? { inputShape: [spec.embeddingDim] } : {}),
+        activation: last ? 'linear' : spec.activation,
+        kernelInitializer: tf.initializers.glorotUniform({
+          seed: spec.seed + 104_729 + index * 7919,
+        }),
+        biasInitializer: 'zeros',
+        name: `decoder_dense_${index}`,
+      }),
+    );
+  });
+  return model;
+}
+
 /** Row-wise L2 normalisation with an epsilon, so a zero row maps to zero instead of NaN. */
 export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {

@@ -8,12 +8,14 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 
+import type { LossesConfig } from '../losses/config.js';
 import type { BackendRequest } from './backend.js';
-import type { InitResult, ModelSpec, StepResult, StepTask } from './protocol.js';
+import type { InitResult, InitTask, ModelSpec, StepResult, StepTask } from './protocol.js';
 
 export interface TrainerPoolOptions {
   backend: BackendRequest;
   model: ModelSpec;
+  losses: LossesConfig;
 }
 
 /**
@@ -52,11 +54,13 @@ export class TrainerPool {
     });
     const trainer = new TrainerPool(pool);
     try {
-      const init = (await pool.run({
+      const task: InitTask = {
         kind: 'init',
         backend: options.backend,
         model: options.model,
-      })) as InitResult;
+        losses: options.losses,
+      };
+      const init = (await pool.run(task)) as InitResult;
       return { pool: trainer, init };
     } catch (error) {
       await trainer.close();
@@ -68,7 +72,8 @@ export class TrainerPool {
   async step(task: Omit<StepTask, 'kind'>): Promise<StepResult> {
     const transferList: ArrayBuffer[] = [task.features.buffer as ArrayBuffer];
     if (task.centroids !== undefined) transferList.push(task.centroids.buffer as ArrayBuffer);
-    return (await this.pool.run({ kind: 'step', ...task }, { transferList })) as StepResult;
+    const message: StepTask = { kind: 'step', ...task };
+    return (await this.pool.run(message, { transferList })) as StepResult;
   }
 
   get queueSize(): number {

@@ -12,16 +12,27 @@ import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { OnlineKMeans } from '../cluster/online-k-means.js';
+import { onlineKMeansOptionsFromConfig } from '../cluster/config.js';
+import { OnlineKMeans, type LifecycleEvent } from '../cluster/online-k-means.js';
+import { DriftMonitor, type DriftReport } from '../drift/drift-monitor.js';
+import { resolveLabels } from '../losses/positives.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
+import type { Assignment, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
 import { SerialQueue } from './serial-queue.js';
 
 interface EmbeddedBatch {
   records: SourceRecord[];
+  /** Decoded features, rows × inputDim (for input-feature drift). */
+  features: Float32Array;
   embeddings: Float32Array;
   modelVersion: number;
+}
+
+interface DecodedRow {
+  record: SourceRecord;
+  features: Float32Array;
+  captured: string | number | boolean | null | undefined;
 }
 
 export interface BatchProcessorDeps {
@@ -49,6 +60,8 @@ export class BatchProcessor {
   private readonly deps: BatchProcessorDeps;
   private readonly decoder: JsonDecoder;
   readonly store: OnlineKMeans;
+  private readonly drift: DriftMonitor | undefined;
+  private lastDrift: DriftReport | undefined;
   private readonly queue = new SerialQueue();
   private trainer: TrainerPool | undefined;
   private pending: EmbeddedBatch[] = [];
@@ -60,14 +73,13 @@ export class BatchProcessor {
 
   constructor(deps: BatchProcessorDeps) {
     this.deps = deps;
-    this.decoder = new JsonDecoder(deps.config.decode);
-    const { cluster, model } = deps.config;
-    this.store = new OnlineKMeans({
-      k: cluster.k,
-      dim: model.embeddingDim,
-      seed: cluster.seed,
-      warmupSize: cluster.warmupSize,
-    });
+    const { cluster, model, losses, decode, drift } = deps.config;
+    const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
+    this.decoder = new JsonDecoder(decode, capture);
+    this.store = new OnlineKMeans(
+      onlineKMeansOptionsFromConfig(cluster, model.embeddingDim, cluster.seed),
+    );
+    this.drift = drift.enabled ? new DriftMonitor(drift) : undefined;
   }
 
   process(records: SourceRecord[]): Promise<void> {
@@ -84,13 +96,18 @@ export class BatchProcessor {
       recordsAssigned: this.counts.assigned,
       recordsInvalid: this.counts.invalid,
       batches: this.counts.batches,
-      clusters: this.store.ready ? this.store.k : 0,
+      clusters: this.store.ready ? this.store.clusterCount : 0,
       storeReady: this.store.ready,
       warmup: this.store.warmupProgress(),
       lastLoss: this.lastLoss,
       modelVersion: this.modelVersion,
       storeVersion: this.store.version,
     };
+  }
+
+  /** The drift statistics of the last batch, once the monitor has seen one. */
+  get lastDriftReport(): DriftReport | undefined {
+    return this.lastDrift;
   }
 
   async close(): Promise<void> {
@@ -103,14 +120,12 @@ export class BatchProcessor {
     const { metrics } = this.deps;
     const endBatch = metrics.batchDuration.startTimer();
     const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
-    const valid: SourceRecord[] = [];
-    const rows: Float32Array[] = [];
+    const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
     for (const record of records) {
       const decoded = this.decoder.decode(record.value);
       if (decoded.ok) {
-        valid.push(record);
-        rows.push(decoded.features);
+        valid.push({ record, features: decoded.features, captured: decoded.captured });
       } else {
         deadLetters.push({ record, reason: decoded.reason, message: decoded.message });
         metrics.recordsInvalid.inc({ reason: decoded.reason });
@@ -121,7 +136,7 @@ export class BatchProcessor {
 
     const ready: EmbeddedBatch[] = [];
     if (valid.length > 0) {
-      const embedded = await this.embed(valid, rows);
+      const embedded = await this.embed(valid);
       if (this.store.ready) ready.push(embedded);
       else {
         this.pending.push(embedded);
@@ -137,20 +152,21 @@ export class BatchProcessor {
     endBatch();
   }
 
-  private async embed(records: SourceRecord[], rows: Float32Array[]): Promise<EmbeddedBatch> {
+  private async embed(rows: DecodedRow[]): Promise<EmbeddedBatch> {
     const { config, metrics } = this.deps;
     const dim = this.decoder.dim;
     this.trainer ??= await this.deps.startTrainer(dim);
     const features = new Float32Array(rows.length * dim);
-    rows.forEach((row, i) => features.set(row, i * dim));
+    rows.forEach((row, i) => features.set(row.features, i * dim));
     const train = this.store.ready && this.shouldTrain(config.training);
-    const centroids = train ? this.store.centroids().data : undefined;
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
     const result = await this.trainer.step({
-      features,
+      // The buffer is transferred to the worker: keep our own copy for the drift statistics.
+      features: features.slice(),
       rows: rows.length,
       train,
-      ...(centroids === undefined ? {} : { centroids, clusters: this.store.k }),
+      seed: this.counts.batches,
+      ...(train ? this.trainingInputs(rows) : {}),
     });
     timer();
     this.modelVersion = result.modelVersion;
@@ -159,9 +175,46 @@ export class BatchProcessor {
     if (result.trained) {
       metrics.trainingSteps.inc();
       for (const [part, value] of Object.entries(result.losses)) metrics.loss.set({ part }, value);
-      this.lastLoss = Object.values(result.losses).reduce((a, b) => a + b, 0);
+      this.lastLoss = result.total;
+      if (result.total !== undefined) metrics.loss.set({ part: 'total' }, result.total);
+      if (result.mining !== undefined) {
+        metrics.miningTriplets.set({ state: 'found' }, result.mining.found);
+        metrics.miningTriplets.set({ state: 'active' }, result.mining.active);
+        metrics.miningDroppedRatio.set(result.mining.droppedFraction);
+      }
     }
-    return { records, embeddings: result.embeddings, modelVersion: result.modelVersion };
+    return {
+      records: rows.map((r) => r.record),
+      features,
+      embeddings: result.embeddings,
+      modelVersion: result.modelVersion,
+    };
+  }
+
+  /** What a training step needs from the store and from the records themselves. */
+  private trainingInputs(rows: DecodedRow[]): {
+    centroids: Float32Array;
+    clusters: number;
+    centroidIds: Int32Array;
+    clusterSizes: Float32Array;
+    labels?: Int32Array;
+  } {
+    const c = this.store.centroids();
+    const source = this.deps.config.losses.positives.source;
+    const n = rows.length;
+    const labels =
+      source === 'field'
+        ? resolveLabels('field', { n, fieldValues: rows.map((r) => r.captured) })
+        : source === 'key'
+          ? resolveLabels('key', { n, keys: rows.map((r) => r.record.key) })
+          : undefined;
+    return {
+      centroids: c.data,
+      clusters: c.ids.length,
+      centroidIds: c.ids,
+      clusterSizes: Float32Array.from(c.weights),
+      ...(labels === undefined ? {} : { labels }),
+    };
   }
 
   private shouldTrain(training: Config['training']): boolean {
@@ -205,7 +258,7 @@ export class BatchProcessor {
       why,
     });
     this.deps.metrics.storeReady.set(1);
-    this.deps.metrics.clusters.set(this.store.k);
+    this.deps.metrics.clusters.set(this.store.clusterCount);
     const batches = this.pending;
     this.pending = [];
     return batches;
@@ -215,8 +268,13 @@ export class BatchProcessor {
     const { metrics } = this.deps;
     const assignTimer = metrics.stageDuration.startTimer({ stage: 'assign' });
     const assignments: Assignment[] = [];
+    const events: StreamEvent[] = [];
     for (const batch of batches) {
-      const { clusterIds, distances } = this.store.update(batch.embeddings);
+      const before = this.drift === undefined ? undefined : this.store.centroids();
+      const update = this.store.update(batch.embeddings, {
+        eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
+      });
+      const { clusterIds, distances } = update;
       batch.records.forEach((record, i) => {
         assignments.push({
           record,
@@ -226,12 +284,31 @@ export class BatchProcessor {
           storeVersion: this.store.version,
         });
       });
+      events.push(...update.events.map((e) => this.lifecycleEvent(e)));
+      if (this.drift !== undefined && before !== undefined) {
+        const report = this.drift.observe({
+          clusterIds,
+          distances,
+          centroids: { before, after: this.store.centroids() },
+          inputs: batch.features,
+        });
+        this.recordDrift(report);
+        events.push(
+          ...report.events.map((e) => ({
+            type: 'drift' as const,
+            kind: e.kind,
+            detail: { ...e },
+            at: Date.now(),
+          })),
+        );
+      }
     }
     metrics.storeVersion.set(this.store.version);
+    metrics.clusters.set(this.store.ready ? this.store.clusterCount : 0);
     assignTimer();
     if (assignments.length === 0 && deadLetters.length === 0) return;
     const sinkTimer = metrics.stageDuration.startTimer({ stage: 'sink' });
-    await this.writeWithRetry(assignments, deadLetters);
+    await this.writeWithRetry(assignments, deadLetters, events);
     sinkTimer();
     for (const a of assignments) a.record.chunk.settle();
     for (const d of deadLetters) d.record.chunk.settle();
@@ -240,14 +317,64 @@ export class BatchProcessor {
     metrics.recordsAssigned.inc(assignments.length);
   }
 
+  private lifecycleEvent(e: LifecycleEvent): StreamEvent {
+    this.deps.metrics.lifecycleEvents.inc({ kind: e.kind });
+    if (e.kind !== 'born' || e.batch > 0) {
+      this.deps.logger.info(`cluster ${e.kind}`, {
+        cluster: e.clusterId,
+        related: e.relatedId,
+        reason: e.reason,
+      });
+    }
+    return { type: 'lifecycle', kind: e.kind, detail: { ...e }, at: Date.now() };
+  }
+
+  private recordDrift(report: DriftReport): void {
+    const { metrics, logger } = this.deps;
+    this.lastDrift = report;
+    const set = (gauge: { set(value: number): void }, value: number): void => {
+      if (Number.isFinite(value)) gauge.set(value);
+    };
+    set(
+      { set: (v) => metrics.centroidDisplacement.set({ statistic: 'mean' }, v) },
+      report.centroidShiftMean,
+    );
+    set(
+      { set: (v) => metrics.centroidDisplacement.set({ statistic: 'max' }, v) },
+      report.centroidShiftMax,
+    );
+    set(
+      { set: (v) => metrics.centroidDisplacement.set({ statistic: 'from_reference' }, v) },
+      report.centroidShiftFromReference,
+    );
+    set(metrics.assignmentPsi, report.assignmentPsi);
+    set(metrics.assignmentJs, report.assignmentJs);
+    set(metrics.distanceEwma, report.distanceEwma);
+    set(metrics.outlierRatio, report.outlierShare);
+    set(metrics.clusterEntropy, report.clusterEntropy);
+    set(metrics.nearEmptyClusters, report.nearEmptyClusters);
+    set({ set: (v) => metrics.inputPsi.set({ statistic: 'max' }, v) }, report.inputPsiMax);
+    set({ set: (v) => metrics.inputPsi.set({ statistic: 'mean' }, v) }, report.inputPsiMean);
+    for (const e of report.events) {
+      metrics.driftEvents.inc({ kind: e.kind, detector: e.detector });
+      logger.warn(`drift detected: ${e.kind} by ${e.detector}`, {
+        statistic: Number(e.statistic.toFixed(4)),
+        threshold: e.threshold,
+        window: `${e.windowStart}-${e.windowEnd}`,
+        ...(e.feature === null ? {} : { feature: e.feature }),
+      });
+    }
+  }
+
   private async writeWithRetry(
     assignments: Assignment[],
     deadLetters: DeadLetter[],
+    events: StreamEvent[],
   ): Promise<void> {
     const attempts = 8;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.deps.sink.write({ assignments, deadLetters });
+        await this.deps.sink.write({ assignments, deadLetters, events });
         return;
       } catch (error) {
         if (attempt >= attempts) throw error;

@@ -67,6 +67,7 @@ export async function createPipeline(
     const { pool, init } = await TrainerPool.start({
       backend: config.model.backend,
       model: { ...config.model, inputDim },
+      losses: config.losses,
     });
     backend = init.backend.name;
     metrics.backendInfo.set(
@@ -113,6 +114,7 @@ export async function createPipeline(
       ready: true,
       storeVersion: s.storeVersion,
       modelVersion: s.modelVersion,
+      drift: processor.lastDriftReport ?? null,
       clusters: [...c.ids].map((id, i) => ({
         id,
         weight: c.weights[i],
@@ -213,6 +215,7 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
   return createJsonlSink({
     assignments: assignments === 'none' ? undefined : jsonlTarget(assignments, config),
     deadLetterFile: config.sinks.deadLetterFile,
+    eventsFile: config.sinks.eventsFile,
   });
 }
 

@@ -12,6 +12,7 @@ export interface JsonlSinkOptions {
   /** 'stdout', a file path, or undefined to drop assignments (metrics only). */
   assignments: 'stdout' | { file: string } | undefined;
   deadLetterFile: string | undefined;
+  eventsFile?: string | undefined;
 }
 
 export function createJsonlSink(options: JsonlSinkOptions): Sink {
@@ -22,6 +23,7 @@ export function createJsonlSink(options: JsonlSinkOptions): Sink {
         ? process.stdout
         : openFile(options.assignments.file);
   let deadLetters: WriteStream | undefined;
+  let events: WriteStream | undefined;
   return {
     async write(output: BatchOutput) {
       const writes: Promise<void>[] = [];
@@ -42,6 +44,12 @@ export function createJsonlSink(options: JsonlSinkOptions): Sink {
           ),
         );
       }
+      if (options.eventsFile !== undefined && (output.events ?? []).length > 0) {
+        events ??= openFile(options.eventsFile);
+        writes.push(
+          write(events, (output.events ?? []).map((e) => JSON.stringify(e)).join('\n') + '\n'),
+        );
+      }
       await Promise.all(writes);
     },
     async close() {
@@ -49,6 +57,7 @@ export function createJsonlSink(options: JsonlSinkOptions): Sink {
       if (assignmentStream !== undefined && assignmentStream !== process.stdout)
         closing.push(end(assignmentStream as WriteStream));
       if (deadLetters !== undefined) closing.push(end(deadLetters));
+      if (events !== undefined) closing.push(end(events));
       await Promise.all(closing);
     },
   };

@@ -18,7 +18,11 @@ export async function createKafkaSink(
 ): Promise<Sink> {
   const kafka = new Kafka(kafkaClientConfig(config, logger));
   if (config.createTopics)
-    await ensureTopics(kafka, [config.assignmentsTopic, config.deadLetterTopic], logger);
+    await ensureTopics(
+      kafka,
+      [config.assignmentsTopic, config.deadLetterTopic, config.eventsTopic],
+      logger,
+    );
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
@@ -51,6 +55,13 @@ export async function createKafkaSink(
               'streamclust.source.offset': d.record.offset,
             },
           })),
+        });
+      }
+      const events = output.events ?? [];
+      if (events.length > 0) {
+        topicMessages.push({
+          topic: config.eventsTopic,
+          messages: events.map((e) => ({ key: `${e.type}.${e.kind}`, value: JSON.stringify(e) })),
         });
       }
       if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });

@@ -19,9 +19,20 @@ export interface DeadLetter {
   message: string;
 }
 
+/** A cluster lifecycle event or a drift alarm, for the events topic or file. */
+export interface StreamEvent {
+  type: 'lifecycle' | 'drift';
+  kind: string;
+  /** JSON-serialisable details (cluster ids, statistic, window, versions). */
+  detail: Record<string, unknown>;
+  /** Wall-clock milliseconds when the pipeline raised it. */
+  at: number;
+}
+
 export interface BatchOutput {
   assignments: readonly Assignment[];
   deadLetters: readonly DeadLetter[];
+  events?: readonly StreamEvent[];
 }
 
 export interface Sink {

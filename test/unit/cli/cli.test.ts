@@ -101,7 +101,7 @@ describe('streamclust run', () => {
       });
       await waitFor(
         () =>
-          /\[streamclust\] [\d,]+ records \([\d,]+\/s\) \| [\d,]+ assigned \| \d+ invalid \| 5 clusters \| loss \d/.test(
+          /\[streamclust\] [\d,]+ records \([\d,]+\/s\) \| [\d,]+ assigned \| \d+ invalid \| 8 clusters \| loss \d/.test(
             cli.stderr(),
           ),
         {
@@ -112,7 +112,7 @@ describe('streamclust run', () => {
       expect((await fetch(`${url}/healthz`)).status).toBe(200);
       expect((await fetch(`${url}/readyz`)).status).toBe(200);
       const clusters = (await (await fetch(`${url}/clusters`)).json()) as { clusters: unknown[] };
-      expect(clusters.clusters).toHaveLength(5);
+      expect(clusters.clusters).toHaveLength(8);
     } finally {
       cli.child.kill('SIGTERM');
     }

@@ -10,6 +10,7 @@ describe('OnlineKMeans documented example', () => {
       seed: 7,
       warmupSize: 4,
       decay: { unit: 'none' },
+      init: { restarts: 1, iterations: 0 },
     });
     expect(store.ready).toBe(false);
     expect(store.version).toBe(0);

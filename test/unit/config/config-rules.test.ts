@@ -99,8 +99,30 @@ describe('configuration rules: one test per rule, message pinned', () => {
 
   it('a warm-up sample smaller than k', () => {
     expect(errorFor({ 'cluster.k': 10, 'cluster.warmupSize': 5 })).toContain(
-      '  - cluster.warmupSize: 5 is invalid: must be at least cluster.k (10): k-means++ needs k points. ' +
-        'Fix: set cluster.warmupSize to at least cluster.k (default 512)',
+      '  - cluster.warmupSize: 5 is invalid: must be at least cluster.k (10): k-means++ picks its k seeds among the warm-up records. ' +
+        'Fix: set cluster.warmupSize to at least cluster.k, 10 × k or more is better (default 1000)',
+    );
+  });
+
+  it('a reservoir smaller than k', () => {
+    expect(errorFor({ 'cluster.k': 10, 'cluster.reservoirSize': 5 })).toContain(
+      '  - cluster.reservoirSize: 5 is invalid: must be at least cluster.k (10): the reservoir holds the points k-means++ seeds from. ' +
+        'Fix: set cluster.reservoirSize to at least cluster.k, 10 × k or more is better (default 1000)',
+    );
+  });
+
+  it('an adaptive-k bound below k', () => {
+    expect(
+      errorFor({ 'cluster.k': 10, 'cluster.adaptive': { enabled: true, maxClusters: 4 } }),
+    ).toContain(
+      '  - cluster.adaptive.maxClusters: 4 is invalid: must be at least cluster.k (10): adaptive k only adds clusters. ' +
+        'Fix: raise cluster.adaptive.maxClusters to at least cluster.k, or lower cluster.k',
+    );
+  });
+
+  it('an unknown key in a nested section (losses, cluster, drift are strict too)', () => {
+    expect(errorFor({ 'losses.triplet.margn': 0.3 })).toContain(
+      '  - losses.triplet.margn: 0.3 is invalid: unknown key. Fix: did you mean losses.triplet.margin? Otherwise remove it',
     );
   });
 
