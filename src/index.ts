@@ -8,6 +8,7 @@ export { OnlineKMeans } from './cluster/online-k-means.js';
 export type { OnlineKMeansOptions } from './cluster/online-k-means.js';
 export { createPipeline } from './pipeline/create-pipeline.js';
 export type { Pipeline, PipelineOptions, PipelineStatus } from './pipeline/create-pipeline.js';
+export type { BatchReport, PipelineObserver } from './pipeline/batch-report.js';
 export { loadConfig, validateConfig } from './config/load-config.js';
 export type { LoadConfigOptions } from './config/load-config.js';
 export type { Config } from './config/schema.js';

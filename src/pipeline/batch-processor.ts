@@ -19,10 +19,13 @@ import { resolveLabels } from '../losses/positives.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
+import type { BatchReport, PipelineObserver } from './batch-report.js';
 import { SerialQueue } from './serial-queue.js';
 
 interface EmbeddedBatch {
   records: SourceRecord[];
+  labels: (number | undefined)[];
+  losses: Record<string, number>;
   /** Decoded features, rows × inputDim (for input-feature drift). */
   features: Float32Array;
   embeddings: Float32Array;
@@ -31,6 +34,7 @@ interface EmbeddedBatch {
 
 interface DecodedRow {
   record: SourceRecord;
+  label: number | undefined;
   features: Float32Array;
   captured: string | number | boolean | null | undefined;
 }
@@ -42,6 +46,7 @@ export interface BatchProcessorDeps {
   sink: Sink;
   /** Starts the trainer once the input dimension is known (from config or the first record). */
   startTrainer: (inputDim: number) => Promise<TrainerPool>;
+  observers?: readonly PipelineObserver[];
 }
 
 export interface ProcessorStatus {
@@ -125,7 +130,12 @@ export class BatchProcessor {
     for (const record of records) {
       const decoded = this.decoder.decode(record.value);
       if (decoded.ok) {
-        valid.push({ record, features: decoded.features, captured: decoded.captured });
+        valid.push({
+          record,
+          label: decoded.label,
+          features: decoded.features,
+          captured: decoded.captured,
+        });
       } else {
         deadLetters.push({ record, reason: decoded.reason, message: decoded.message });
         metrics.recordsInvalid.inc({ reason: decoded.reason });
@@ -185,6 +195,10 @@ export class BatchProcessor {
     }
     return {
       records: rows.map((r) => r.record),
+      labels: rows.map((r) => r.label),
+      losses: result.trained
+        ? { ...result.losses, ...(result.total === undefined ? {} : { total: result.total }) }
+        : {},
       features,
       embeddings: result.embeddings,
       modelVersion: result.modelVersion,
@@ -267,42 +281,9 @@ export class BatchProcessor {
   private async writeAndSettle(batches: EmbeddedBatch[], deadLetters: DeadLetter[]): Promise<void> {
     const { metrics } = this.deps;
     const assignTimer = metrics.stageDuration.startTimer({ stage: 'assign' });
-    const assignments: Assignment[] = [];
-    const events: StreamEvent[] = [];
-    for (const batch of batches) {
-      const before = this.drift === undefined ? undefined : this.store.centroids();
-      const update = this.store.update(batch.embeddings, {
-        eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
-      });
-      const { clusterIds, distances } = update;
-      batch.records.forEach((record, i) => {
-        assignments.push({
-          record,
-          clusterId: clusterIds[i] as number,
-          distance: distances[i] as number,
-          modelVersion: batch.modelVersion,
-          storeVersion: this.store.version,
-        });
-      });
-      events.push(...update.events.map((e) => this.lifecycleEvent(e)));
-      if (this.drift !== undefined && before !== undefined) {
-        const report = this.drift.observe({
-          clusterIds,
-          distances,
-          centroids: { before, after: this.store.centroids() },
-          inputs: batch.features,
-        });
-        this.recordDrift(report);
-        events.push(
-          ...report.events.map((e) => ({
-            type: 'drift' as const,
-            kind: e.kind,
-            detail: { ...e },
-            at: Date.now(),
-          })),
-        );
-      }
-    }
+    const assigned = batches.map((batch) => this.assignBatch(batch));
+    const assignments = assigned.flatMap((a) => a.assignments);
+    const events = assigned.flatMap((a) => a.report.events);
     metrics.storeVersion.set(this.store.version);
     metrics.clusters.set(this.store.ready ? this.store.clusterCount : 0);
     assignTimer();
@@ -315,6 +296,59 @@ export class BatchProcessor {
     this.counts.assigned += assignments.length;
     this.counts.invalid += deadLetters.length;
     metrics.recordsAssigned.inc(assignments.length);
+    for (const { report } of assigned) {
+      for (const observer of this.deps.observers ?? []) observer.onBatch?.(report);
+    }
+  }
+
+  /** Assigns one batch and updates the store and the drift monitor with it. */
+  private assignBatch(batch: EmbeddedBatch): { assignments: Assignment[]; report: BatchReport } {
+    const before = this.drift === undefined ? undefined : this.store.centroids();
+    const update = this.store.update(batch.embeddings, {
+      eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
+    });
+    const { clusterIds, distances } = update;
+    const storeVersion = this.store.version;
+    const assignments = batch.records.map((record, i) => ({
+      record,
+      clusterId: clusterIds[i] as number,
+      distance: distances[i] as number,
+      modelVersion: batch.modelVersion,
+      storeVersion,
+    }));
+    const events: StreamEvent[] = update.events.map((e) => this.lifecycleEvent(e));
+    const after = this.store.centroids();
+    let drift: DriftReport | undefined;
+    if (this.drift !== undefined && before !== undefined) {
+      drift = this.drift.observe({
+        clusterIds,
+        distances,
+        centroids: { before, after },
+        inputs: batch.features,
+      });
+      this.recordDrift(drift);
+      for (const e of drift.events) {
+        events.push({ type: 'drift', kind: e.kind, detail: { ...e }, at: Date.now() });
+      }
+    }
+    const report: BatchReport = {
+      at: Date.now(),
+      records: batch.records,
+      labels: batch.labels,
+      features: batch.features,
+      inputDim: this.decoder.dim,
+      embeddings: batch.embeddings,
+      embeddingDim: this.deps.config.model.embeddingDim,
+      clusterIds,
+      distances,
+      centroids: after,
+      drift,
+      events,
+      modelVersion: batch.modelVersion,
+      storeVersion,
+      losses: batch.losses,
+    };
+    return { assignments, report };
   }
 
   private lifecycleEvent(e: LifecycleEvent): StreamEvent {

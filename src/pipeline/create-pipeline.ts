@@ -23,6 +23,7 @@ import { createKafkaSource } from '../sources/kafka-source.js';
 import type { Source } from '../sources/source.js';
 import { createSyntheticSource } from '../sources/synthetic-source.js';
 import { BatchProcessor, type ProcessorStatus } from './batch-processor.js';
+import type { PipelineObserver } from './batch-report.js';
 import { microBatch } from './micro-batch.js';
 
 export interface PipelineOptions {
@@ -31,6 +32,8 @@ export interface PipelineOptions {
   /** Replace the configured source or sink (tests, embedding in another program). */
   source?: Source;
   sink?: Sink;
+  /** Receive a report after every assigned batch (live view, evaluation, tests). */
+  observers?: readonly PipelineObserver[];
 }
 
 export interface PipelineStatus extends ProcessorStatus {
@@ -81,7 +84,8 @@ export async function createPipeline(
     logger.info(describeChoice(init.backend), { inputDim, parameters: init.parameterCount });
     return pool;
   };
-  const processor = new BatchProcessor({ config, logger, metrics, sink, startTrainer });
+  const observers = [...(options.observers ?? [])];
+  const processor = new BatchProcessor({ config, logger, metrics, sink, startTrainer, observers });
   const started = Date.now();
   let consumed = 0;
   let http: RunningHttpServer | undefined;
@@ -157,6 +161,7 @@ export async function createPipeline(
           logger.warn('closing the source failed', { error: String(error) }),
         );
       await http?.close();
+      for (const observer of observers) observer.onClose?.();
     }
   };
 

@@ -1,12 +1,20 @@
 import { describe, expect, it } from 'vitest';
 
-import { helpText, parseCommandLine } from '../../../src/cli.js';
+import { usage } from '../../../src/cli.js';
+import { helpText, parseCommandLine } from '../../../src/commands/run.js';
 import { runCli, startCli } from '../../helpers/cli-process.js';
 import { waitFor } from '../../helpers/kafka.js';
 
 describe('streamclust --help', () => {
-  it('explains every option', async () => {
+  it('lists the commands', async () => {
     const { code, stdout } = await runCli(['--help']);
+    expect(code).toBe(0);
+    expect(stdout).toBe(usage() + '\n');
+    expect(stdout).toMatch(/^  run +consume the source/m);
+  });
+
+  it('run --help explains every option', async () => {
+    const { code, stdout } = await runCli(['run', '--help']);
     expect(code).toBe(0);
     expect(stdout).toBe(helpText() + '\n');
     for (const flag of [
@@ -59,7 +67,7 @@ describe('command line parsing', () => {
 
   it('rejects an unknown flag with a pointer to --help', () => {
     expect(() => parseCommandLine(['run', '--frobnicate'])).toThrow(
-      /command line: .* is invalid: Unknown option '--frobnicate'.*Fix: see streamclust --help/s,
+      /command line: .* is invalid: Unknown option '--frobnicate'.*Fix: see streamclust run --help/s,
     );
   });
 });

@@ -5,6 +5,7 @@ import { nmi } from '../../../src/eval/metrics/index.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
+import type { BatchReport } from '../../../src/pipeline/batch-report.js';
 import type { Assignment, DeadLetter, Sink } from '../../../src/sinks/sink.js';
 
 function captureSink(): Sink & { assignments: Assignment[]; deadLetters: DeadLetter[] } {
@@ -33,6 +34,7 @@ describe('pipeline on the synthetic stream (real worker thread)', () => {
   it('assigns every valid record once, dead-letters every malformed one, and recovers the mixture', async () => {
     const sink = captureSink();
     const metrics = new Metrics({ defaultMetrics: false });
+    const reports: BatchReport[] = [];
     const pipeline = await createPipeline(
       config({
         synthetic: {
@@ -43,9 +45,15 @@ describe('pipeline on the synthetic stream (real worker thread)', () => {
         },
         cluster: { k: 5 },
       }),
-      { logger: silentLogger, sink, metrics },
+      { logger: silentLogger, sink, metrics, observers: [{ onBatch: (r) => reports.push(r) }] },
     );
     await pipeline.run();
+    // Observers see every assigned record once, with the decoded label and the store's answer.
+    expect(reports.reduce((n, r) => n + r.records.length, 0)).toBe(6000 - 12);
+    const first = reports[0]!;
+    expect(first.labels.every((l) => Number.isInteger(l))).toBe(true);
+    expect(first.embeddings.length).toBe(first.records.length * first.embeddingDim);
+    expect(first.clusterIds.length).toBe(first.records.length);
 
     expect(sink.deadLetters.map((d) => Number(d.record.offset)).sort((a, b) => a - b)).toEqual(
       Array.from({ length: 12 }, (_, i) => (i + 1) * 500 - 1),

@@ -1,0 +1,17 @@
+/**
+ * The commands of the CLI. Each module exports its summary and a `main(argv)` that returns the
+ * exit code; adding a command is one entry here.
+ */
+import { runMain } from './run.js';
+
+export interface Command {
+  summary: string;
+  main(argv: readonly string[]): Promise<number>;
+}
+
+export const COMMANDS: Readonly<Record<string, Command>> = {
+  run: {
+    summary: 'consume the source, embed, cluster and write assignments until stopped',
+    main: runMain,
+  },
+};
