@@ -10,7 +10,7 @@ describe('streamclust --help', () => {
     const { code, stdout } = await runCli(['--help']);
     expect(code).toBe(0);
     expect(stdout).toBe(usage() + '\n');
-    expect(stdout).toMatch(/^  run +consume the source/m);
+    expect(stdout).toMatch(/^ {2}run +consume the source/m);
   });
 
   it('run --help explains every option', async () => {
