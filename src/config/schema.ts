@@ -54,6 +54,7 @@ const kafkaSchema = z
     heartbeatIntervalMs: positiveInt.default(3_000),
     connectionTimeoutMs: positiveInt.default(3_000),
     createTopics: z.boolean().default(true),
+    lagIntervalMs: nonNegativeInt.default(5_000),
   })
   .prefault({});
 
@@ -116,6 +117,8 @@ const httpSchema = z
     enabled: z.boolean().default(true),
     host: z.string().min(1).default('127.0.0.1'),
     port: port.default(9464),
+    liveView: z.boolean().default(true),
+    perClusterSeriesMaxK: positiveInt.max(10_000).default(64),
   })
   .prefault({});
 

@@ -1,12 +1,15 @@
 /**
  * The operator's endpoints: `/metrics` (Prometheus text format), `/healthz` (the process is
  * alive), `/readyz` (the store is initialised and the source reachable; 503 with the reasons
- * otherwise) and `/clusters` (the centroid store as JSON).
+ * otherwise), `/clusters` (the centroid store as JSON) and, when a live view is given, `/` (the
+ * live view page) and `/api/live` (the JSON it polls).
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { Registry } from 'prom-client';
+
+import { LIVE_VIEW_HTML } from './live-view-page.js';
 
 export interface Readiness {
   ready: boolean;
@@ -17,6 +20,8 @@ export interface HttpEndpoints {
   registry: Registry;
   readiness: () => Readiness;
   clusters: () => unknown;
+  /** The live view's data; without it `/` and `/api/live` are not served. */
+  live?: () => unknown;
 }
 
 export interface RunningHttpServer {
@@ -57,9 +62,18 @@ export async function startHttpServer(
       }
       case '/clusters':
         return send(200, 'application/json', JSON.stringify(endpoints.clusters()) + '\n');
-      default:
-        return send(404, 'text/plain', 'not found; try /metrics, /healthz, /readyz or /clusters\n');
+      case '/':
+        if (endpoints.live === undefined) break;
+        return send(200, 'text/html; charset=utf-8', LIVE_VIEW_HTML);
+      case '/api/live':
+        if (endpoints.live === undefined) break;
+        return send(200, 'application/json', JSON.stringify(endpoints.live()) + '\n');
     }
+    return send(
+      404,
+      'text/plain',
+      `not found; try ${endpoints.live === undefined ? '' : '/ (live view), '}/metrics, /healthz, /readyz or /clusters\n`,
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -7,6 +7,26 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+// Record latency includes time spent waiting in Kafka, so it reaches minutes when a group lags.
+const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+
+/** Every (kind, detector) pair DriftMonitor can raise: exported at 0 before the first alarm. */
+export const DRIFT_EVENT_SERIES = [
+  { kind: 'embedding-drift', detector: 'page-hinkley' },
+  { kind: 'embedding-drift', detector: 'adwin' },
+  { kind: 'assignment-drift', detector: 'assignment-psi' },
+  { kind: 'assignment-drift', detector: 'assignment-js' },
+  { kind: 'input-drift', detector: 'feature-psi' },
+] as const;
+
+/** The centroid store's lifecycle event kinds: exported at 0 before the first event. */
+export const LIFECYCLE_KINDS = ['born', 'split', 'merged', 'reseeded', 'died'] as const;
+
+/** What the worker pool gauges read at scrape time (TrainerPool has both). */
+export interface WorkerPoolGauges {
+  readonly queueSize: number;
+  readonly utilization: number;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -91,6 +111,11 @@ export class Metrics {
     help: 'TensorFlow.js tensors alive in the trainer worker after its last step.',
     registers: [this.registry],
   });
+  readonly workerRestarts = new Counter({
+    name: 'streamclust_worker_restarts_total',
+    help: 'Trainer workers replaced after they threw or died, since start.',
+    registers: [this.registry],
+  });
   readonly backendInfo = new Gauge({
     name: 'streamclust_backend_info',
     help: 'The TensorFlow.js backend in use (value 1).',
@@ -133,8 +158,8 @@ export class Metrics {
     registers: [this.registry],
   });
   readonly assignmentJs = new Gauge({
-    name: 'streamclust_assignment_js_divergence_bits',
-    help: 'Jensen-Shannon divergence of the assignment distribution, current window against the reference window.',
+    name: 'streamclust_assignment_js_divergence',
+    help: 'Jensen-Shannon divergence (base 2, so 0..1) of the assignment distribution, current window against the reference window.',
     registers: [this.registry],
   });
   readonly distanceEwma = new Gauge({
@@ -164,7 +189,85 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly learningRate = new Gauge({
+    name: 'streamclust_learning_rate',
+    help: 'Learning rate of the embedding network optimiser (model.learningRate).',
+    registers: [this.registry],
+  });
+  readonly clusterSize = new Gauge({
+    name: 'streamclust_cluster_size',
+    help: 'Weight (decayed record count) of each cluster after the last update; exported only while the store has at most http.perClusterSeriesMaxK clusters.',
+    labelNames: ['cluster'] as const,
+    registers: [this.registry],
+  });
+  readonly clusterSizeDistribution = new Gauge({
+    name: 'streamclust_cluster_size_distribution',
+    help: 'Cluster weights after the last update at any k: min, p25, median, p75, p90 and max over clusters.',
+    labelNames: ['statistic'] as const,
+    registers: [this.registry],
+  });
+  readonly recordLatency = new Histogram({
+    name: 'streamclust_record_latency_seconds',
+    help: 'Time from a record timestamp (Kafka record time, or creation for the demo stream) to its assignment.',
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly consumerLag = new Gauge({
+    name: 'streamclust_consumer_lag_records',
+    help: 'Records of the input topic the consumer group has not committed yet, per partition (Kafka source only).',
+    labelNames: ['partition'] as const,
+    registers: [this.registry],
+  });
+  readonly consumerLagPollErrors = new Counter({
+    name: 'streamclust_consumer_lag_poll_errors_total',
+    help: 'Failed attempts to read the group and topic offsets for streamclust_consumer_lag_records.',
+    registers: [this.registry],
+  });
+  private workerPool: WorkerPoolGauges | undefined;
+  readonly workerQueue = new Gauge({
+    name: 'streamclust_worker_queued_tasks',
+    help: 'Batches waiting for a trainer worker thread.',
+    registers: [this.registry],
+    collect: () => {
+      if (this.workerPool !== undefined) this.workerQueue.set(this.workerPool.queueSize);
+    },
+  });
+  readonly workerUtilization = new Gauge({
+    name: 'streamclust_worker_utilization_ratio',
+    help: 'Share of its lifetime the trainer worker pool spent running tasks (0..1).',
+    registers: [this.registry],
+    collect: () => {
+      if (this.workerPool !== undefined) this.workerUtilization.set(this.workerPool.utilization);
+    },
+  });
+  private lastCheckpointMs: number | undefined;
+  // Registered on the first checkpoint only: an unlabelled gauge would otherwise read 0, which
+  // says "checkpointed just now" when no checkpoint exists at all.
+  readonly checkpointAge = new Gauge({
+    name: 'streamclust_checkpoint_age_seconds',
+    help: 'Seconds since the last checkpoint was written; absent until the first one.',
+    registers: [],
+    collect: () => {
+      if (this.lastCheckpointMs !== undefined)
+        this.checkpointAge.set((Date.now() - this.lastCheckpointMs) / 1000);
+    },
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // Counters that exist at 0 from the start let increase() and rate() see the first event.
+    for (const labels of DRIFT_EVENT_SERIES) this.driftEvents.inc(labels, 0);
+    for (const kind of LIFECYCLE_KINDS) this.lifecycleEvents.inc({ kind }, 0);
+  }
+
+  /** Read the worker pool's queue and utilisation at every scrape. */
+  observeWorkerPool(pool: WorkerPoolGauges | undefined): void {
+    this.workerPool = pool;
+  }
+
+  /** A checkpoint was written (wall-clock milliseconds); streamclust_checkpoint_age_seconds starts. */
+  markCheckpoint(atMs: number = Date.now()): void {
+    if (this.lastCheckpointMs === undefined) this.registry.registerMetric(this.checkpointAge);
+    this.lastCheckpointMs = atMs;
   }
 }

@@ -7,11 +7,15 @@
  * Nothing reaches back upstream except the settling of records, which is what lets a source
  * commit or read further.
  */
+import { Kafka } from 'kafkajs';
 import { concatMap, from, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
 import { createLogger, type Logger } from '../log.js';
+import { BatchMetricsObserver } from '../metrics/batch-metrics-observer.js';
+import { ConsumerLagMonitor } from '../metrics/consumer-lag-monitor.js';
 import { startHttpServer, type Readiness, type RunningHttpServer } from '../metrics/http-server.js';
+import { LiveViewState } from '../metrics/live-view-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { describeChoice } from '../model/backend.js';
 import { TrainerPool } from '../model/trainer-pool.js';
@@ -19,7 +23,7 @@ import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
 import type { Sink } from '../sinks/sink.js';
 import { createFileSource } from '../sources/file-source.js';
-import { createKafkaSource } from '../sources/kafka-source.js';
+import { createKafkaSource, kafkaClientConfig } from '../sources/kafka-source.js';
 import type { Source } from '../sources/source.js';
 import { createSyntheticSource } from '../sources/synthetic-source.js';
 import { BatchProcessor, type ProcessorStatus } from './batch-processor.js';
@@ -63,6 +67,7 @@ export async function createPipeline(
 ): Promise<Pipeline> {
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? new Metrics();
+  metrics.learningRate.set(config.model.learningRate);
   const source = options.source ?? createSource(config, logger);
   const sink = options.sink ?? (await createSink(config, logger));
   let backend: string | undefined;
@@ -73,6 +78,7 @@ export async function createPipeline(
       losses: config.losses,
     });
     backend = init.backend.name;
+    metrics.observeWorkerPool(pool);
     metrics.backendInfo.set(
       {
         backend: init.backend.name,
@@ -84,7 +90,12 @@ export async function createPipeline(
     logger.info(describeChoice(init.backend), { inputDim, parameters: init.parameterCount });
     return pool;
   };
-  const observers = [...(options.observers ?? [])];
+  const liveView = config.http.liveView ? new LiveViewState() : undefined;
+  const observers: PipelineObserver[] = [
+    new BatchMetricsObserver(metrics, config.http.perClusterSeriesMaxK),
+    ...(liveView === undefined ? [] : [liveView]),
+    ...(options.observers ?? []),
+  ];
   const processor = new BatchProcessor({ config, logger, metrics, sink, startTrainer, observers });
   const started = Date.now();
   let consumed = 0;
@@ -133,9 +144,26 @@ export async function createPipeline(
         registry: metrics.registry,
         readiness,
         clusters,
+        ...(liveView === undefined ? {} : { live: () => liveView.snapshot({ backend }) }),
       });
-      logger.info('serving /metrics, /healthz, /readyz and /clusters', { url: http.url });
+      logger.info('serving /metrics, /healthz, /readyz, /clusters and the live view at /', {
+        url: http.url,
+      });
     }
+    // Lag is only meaningful for the group this pipeline commits for: not for a replaced source.
+    const lag =
+      config.source === 'kafka' && options.source === undefined && config.kafka.lagIntervalMs > 0
+        ? new ConsumerLagMonitor({
+            admin: new Kafka(kafkaClientConfig(config.kafka, logger)).admin(),
+            metrics,
+            groupId: config.kafka.groupId,
+            topic: config.kafka.inputTopic,
+            intervalMs: config.kafka.lagIntervalMs,
+            onError: (error) =>
+              logger.debug('reading consumer lag failed', { error: String(error) }),
+          })
+        : undefined;
+    lag?.start();
     try {
       await new Promise<void>((resolve, reject) => {
         subscription = source.chunks
@@ -153,6 +181,7 @@ export async function createPipeline(
       await processor.finish();
     } finally {
       subscription?.unsubscribe();
+      await lag?.stop();
       await processor.close();
       await sink.close();
       await source
