@@ -2,6 +2,7 @@
  * The commands of the CLI. Each module exports its summary and a `main(argv)` that returns the
  * exit code; adding a command is one entry here.
  */
+import { evaluateMain } from './evaluate.js';
 import { runMain } from './run.js';
 
 export interface Command {
@@ -13,5 +14,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   run: {
     summary: 'consume the source, embed, cluster and write assignments until stopped',
     main: runMain,
+  },
+  evaluate: {
+    summary: 'cluster a file (CSV or JSONL) as a stream and write a metrics report',
+    main: evaluateMain,
   },
 };

@@ -1,0 +1,126 @@
+/**
+ * What `evaluate` and `replay` do once they know their source: scan the data once (records per
+ * pass, labels), settle k, the warm-up and the window, say what was chosen, run the pipeline
+ * with a progress bar, write the report and print the per-pass metrics.
+ */
+import type { Config } from '../config/schema.js';
+import { ConfigError } from '../errors.js';
+import type { DataRange, EvaluationReport } from '../eval/evaluation-report.js';
+import { scanLabels } from '../eval/label-scan.js';
+import { runEvaluation } from '../eval/run-evaluation.js';
+import { createLogger, type Logger } from '../log.js';
+import { replayPasses } from '../sources/replay-source.js';
+import type { Source } from '../sources/source.js';
+import { evaluationConfig, userSetKeys, type EvaluationFlags } from './evaluation-flags.js';
+import { createProgressBar } from './progress-bar.js';
+
+export interface SessionOptions {
+  command: EvaluationReport['command'];
+  flags: EvaluationFlags;
+  /** Configuration the command derives from its own flags (source, file, topic...). */
+  overrides: Record<string, unknown>;
+  kind: Source['kind'];
+  data: Omit<DataRange, 'recordsPerPass'>;
+  /** A fresh source for one read of the data; pass 0 is the scan. */
+  openPass: (config: Config, logger: Logger, pass: number) => Source;
+}
+
+function rejectFrozen(flags: EvaluationFlags): void {
+  if (flags.mode !== 'frozen' && flags.checkpoint === undefined) return;
+  throw new ConfigError([
+    {
+      key: flags.mode === 'frozen' ? '--frozen' : '--checkpoint',
+      value: flags.checkpoint === undefined ? 'set' : JSON.stringify(flags.checkpoint),
+      rule: 'checkpoints are not available yet: the pipeline cannot resume a model and store from one',
+      fix: 'replay with --train (the default), which trains the model as it reads',
+    },
+  ]);
+}
+
+export async function runEvaluationSession(options: SessionOptions): Promise<number> {
+  const { flags } = options;
+  rejectFrozen(flags);
+  const first = evaluationConfig(flags, options.overrides);
+  const logger = createLogger(first.log.level);
+  const scan = await scanLabels(options.openPass(first, logger, 0), first.decode.labelField);
+  if (scan.records === 0) {
+    throw new ConfigError([
+      {
+        key: options.data.kind === 'kafka' ? '--from/--to' : '--file',
+        value: JSON.stringify(options.data.name),
+        rule: 'the data to evaluate holds no records',
+        fix: 'check the topic or file, and the range',
+      },
+    ]);
+  }
+  const isSet = userSetKeys(flags);
+  const fromLabels = !isSet('cluster.k') && scan.labels.size >= 2;
+  const k = fromLabels ? scan.labels.size : first.cluster.k;
+  const warmup = isSet('cluster.warmupSize')
+    ? first.cluster.warmupSize
+    : Math.max(k, Math.min(first.cluster.warmupSize, scan.records));
+  const config = evaluationConfig(flags, options.overrides, {
+    'cluster.k': k,
+    'cluster.warmupSize': warmup,
+  });
+  const windowRecords = flags.window ?? Math.max(100, Math.ceil(scan.records / 4));
+  const total = scan.records * flags.passes;
+  process.stderr.write(
+    `streamclust ${options.command}: ${flags.passes} pass${flags.passes === 1 ? '' : 'es'} over ` +
+      `${scan.records.toLocaleString('en')} records, k = ${config.cluster.k} ` +
+      `(${fromLabels ? `the number of distinct "${config.decode.labelField}" values; --k to change` : 'configuration'}), ` +
+      `warm-up ${config.cluster.warmupSize} records, windows of ${windowRecords} records, ` +
+      `${flags.mode === 'train' ? 'training as it reads' : 'frozen'}\n`,
+  );
+  const progress = createProgressBar(options.command, total);
+  const source = replayPasses(options.kind, flags.passes, (pass) =>
+    options.openPass(config, logger, pass),
+  );
+  const { report, files } = await runEvaluation({
+    command: options.command,
+    config,
+    source,
+    data: { ...options.data, recordsPerPass: scan.records },
+    choices: {
+      mode: flags.mode,
+      passes: flags.passes,
+      windowRecords,
+      k: config.cluster.k,
+      kSource: fromLabels ? 'labels' : 'configuration',
+      warmupSize: config.cluster.warmupSize,
+      labelField: config.decode.labelField,
+      checkpoint: flags.checkpoint ?? null,
+    },
+    reportDir: flags.reportDir,
+    logger,
+    sampleSize: flags.sample,
+    silhouetteSample: Math.min(flags.sample, 2000),
+    tsnePoints: flags.tsnePoints,
+    tsneIterations: 500,
+    onProgress: (done) => progress.update(done),
+  });
+  progress.finish();
+  process.stdout.write(summaryTable(report) + '\n');
+  if (files !== undefined) process.stdout.write(`report: ${files.json}\n        ${files.html}\n`);
+  return 0;
+}
+
+export function summaryTable(report: EvaluationReport): string {
+  const names = ['nmi', 'ari', 'accuracy', 'purity', 'vMeasure', 'silhouette'] as const;
+  const cell = (v: number | null | undefined): string =>
+    v === null || v === undefined ? '–' : v.toFixed(4);
+  const lines = [
+    `| pass | records | clusters | ${names.join(' | ')} |`,
+    `|---:|---:|---:|${names.map(() => '---:').join('|')}|`,
+    ...report.passes.map(
+      (p) =>
+        `| ${p.pass} | ${p.metrics.records} | ${p.metrics.clusters} | ${names.map((n) => cell(p.metrics.values[n])).join(' | ')} |`,
+    ),
+  ];
+  const notes = report.passes.flatMap((p) =>
+    Object.entries(p.metrics.notes).map(
+      ([name, note]) => `pass ${p.pass}: ${name} undefined: ${note}`,
+    ),
+  );
+  return [...lines, ...notes].join('\n');
+}
