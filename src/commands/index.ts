@@ -3,6 +3,7 @@
  * exit code; adding a command is one entry here.
  */
 import { evaluateMain } from './evaluate.js';
+import { replayMain } from './replay.js';
 import { runMain } from './run.js';
 
 export interface Command {
@@ -18,5 +19,10 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   evaluate: {
     summary: 'cluster a file (CSV or JSONL) as a stream and write a metrics report',
     main: evaluateMain,
+  },
+  replay: {
+    summary:
+      're-read a topic range through the pipeline (never commits) and write a metrics report',
+    main: replayMain,
   },
 };

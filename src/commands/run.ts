@@ -45,6 +45,21 @@ const FLAGS = {
     key: 'batch.size',
     help: 'records per micro-batch (default 256)',
   },
+  workers: {
+    type: 'string',
+    key: 'model.workers',
+    help: 'trainer worker threads, one model replica each (default 1)',
+  },
+  'checkpoint-dir': {
+    type: 'string',
+    key: 'checkpoint.dir',
+    help: 'write checkpoints to this directory (every checkpoint.everyBatches / everySeconds and on stop)',
+  },
+  resume: {
+    type: 'boolean',
+    key: 'checkpoint.resume',
+    help: 'start from the checkpoint in --checkpoint-dir and read the source from its offsets',
+  },
   k: { type: 'string', key: 'cluster.k', help: 'number of clusters (default 8)' },
   records: {
     type: 'string',
@@ -146,7 +161,12 @@ export function parseCommandLine(argv: readonly string[]): {
   const overrides: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(FLAGS)) {
     const value = values[name];
-    if (flag.key === undefined || typeof value !== 'string') continue;
+    if (flag.key === undefined || value === undefined) continue;
+    if (typeof value === 'boolean') {
+      overrides[flag.key] = value;
+      continue;
+    }
+    if (typeof value !== 'string') continue;
     overrides[flag.key] =
       flag.key === 'kafka.brokers' ? value.split(',').map((b) => b.trim()) : parseScalar(value);
   }

@@ -83,8 +83,11 @@ const modelSchema = z
     hiddenLayers: z.array(positiveInt.max(8192)).default([64, 32]),
     embeddingDim: positiveInt.max(4096).default(16),
     activation: z.enum(['relu', 'elu', 'tanh', 'selu']).default('relu'),
+    optimizer: z.enum(['adam', 'sgd']).default('adam'),
     learningRate: z.number().positive().max(10).default(0.001),
+    gradientClipNorm: z.number().min(0).default(5),
     seed: z.number().int().default(7),
+    workers: positiveInt.max(64).default(1),
   })
   .prefault({});
 
@@ -92,6 +95,7 @@ const trainingSchema = z
   .strictObject({
     mode: z.enum(['every', 'fraction', 'off']).default('every'),
     fraction: z.number().min(0).max(1).default(1),
+    warmupBatches: nonNegativeInt.default(0),
   })
   .prefault({});
 
@@ -100,6 +104,16 @@ const clusterSchema = z
     ...clusterShape,
     warmupMaxWaitMs: positiveInt.default(2_000),
     seed: z.number().int().default(11),
+  })
+  .prefault({});
+
+const checkpointSchema = z
+  .strictObject({
+    dir: z.string().default(''),
+    everyBatches: nonNegativeInt.default(500),
+    everySeconds: nonNegativeInt.default(60),
+    onShutdown: z.boolean().default(true),
+    resume: z.boolean().default(false),
   })
   .prefault({});
 
@@ -142,6 +156,7 @@ export const configSchema = z
     losses: lossesConfigSchema,
     cluster: clusterSchema,
     drift: driftConfigSchema.prefault({}),
+    checkpoint: checkpointSchema,
     sinks: sinksSchema,
     http: httpSchema,
     log: logSchema,
@@ -228,6 +243,21 @@ function crossFieldProblems(config: Config): CrossFieldProblem[] {
       input: config.cluster.adaptive.maxClusters,
     });
   }
+  if (config.training.warmupBatches > 0 && config.losses.reconstruction.weight === 0) {
+    problems.push({
+      path: ['training', 'warmupBatches'],
+      message:
+        'needs the decoder: the warm-up phase trains reconstruction only, and losses.reconstruction.weight is 0',
+      input: config.training.warmupBatches,
+    });
+  }
+  if (config.checkpoint.resume && config.checkpoint.dir === '') {
+    problems.push({
+      path: ['checkpoint', 'dir'],
+      message: 'must name the checkpoint directory when checkpoint.resume is true',
+      input: config.checkpoint.dir,
+    });
+  }
   if (config.training.mode === 'fraction' && config.training.fraction === 0) {
     problems.push({
       path: ['training', 'fraction'],
@@ -263,5 +293,11 @@ export const FIXES: Readonly<Record<string, string>> = {
   'cluster.adaptive.maxClusters':
     'raise cluster.adaptive.maxClusters to at least cluster.k, or lower cluster.k',
   'http.port': 'set http.port to a TCP port from 0 to 65535 (0 picks a free one), or pass --port N',
+  'training.warmupBatches':
+    'set losses.reconstruction.weight above 0 (e.g. 0.1), or training.warmupBatches to 0',
+  'checkpoint.dir':
+    'set checkpoint.dir to a directory (it is created), or pass --checkpoint-dir DIR',
+  'model.workers':
+    'set model.workers to an integer from 1 to 64 (one replica per worker thread), or pass --workers N',
   'training.fraction': 'set training.fraction between 0 and 1 (exclusive of 0 in fraction mode)',
 };

@@ -31,6 +31,13 @@ export type Decoded =
 
 export type DecoderOptions = Config['decode'];
 
+export interface DecoderStatistics {
+  count: number;
+  mean: number[];
+  m2: number[];
+  dim: number;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class JsonDecoder {
@@ -146,13 +153,26 @@ export class JsonDecoder {
   }
 
   /** The running statistics, for checkpoints. */
-  statistics(): { count: number; mean: number[]; m2: number[]; dim: number } {
+  statistics(): DecoderStatistics {
     return {
       count: this.count,
       mean: [...(this.mean ?? [])],
       m2: [...(this.m2 ?? [])],
       dim: this.dimension,
     };
+  }
+
+  /** Continues from statistics a checkpoint saved (the dimension included). */
+  restore(stats: DecoderStatistics): void {
+    if (this.dimension !== 0 && stats.dim !== 0 && stats.dim !== this.dimension) {
+      throw new RangeError(
+        `the checkpoint's feature dimension is ${stats.dim}, the configuration declares ${this.dimension}`,
+      );
+    }
+    this.dimension = stats.dim;
+    this.count = stats.count;
+    this.mean = stats.mean.length === 0 ? undefined : Float64Array.from(stats.mean);
+    this.m2 = stats.m2.length === 0 ? undefined : Float64Array.from(stats.m2);
   }
 }
 

@@ -1,10 +1,15 @@
 /**
- * The one typed protocol between the main thread and the trainer worker (piscina). Arrays
- * travel as Float32Array whose buffers are transferred (`Piscina.move`), never copied or sent
- * as JSON: a batch of 1,024 × 64 floats is 256 KiB per direction per batch.
+ * The one typed protocol between the main thread and the trainer workers (piscina). Arrays
+ * travel as Float32Array whose buffers are transferred (`Piscina.move` / `transferList`), never
+ * copied or sent as JSON: a batch of 1,024 × 64 floats is 256 KiB per direction per batch.
+ *
+ * A training step is two messages per replica: `step` embeds the replica's shard with the
+ * current weights and returns the shard's gradients; the main thread averages them and sends
+ * the same `apply` to every replica, so all replicas take the same update at the same version.
  */
 import type { LossesConfig } from '../losses/config.js';
 import type { BackendChoice, BackendRequest } from './backend.js';
+import type { ModelState, PackedTensors } from './model-state.js';
 
 export interface ModelSpec {
   inputDim: number;
@@ -12,6 +17,8 @@ export interface ModelSpec {
   embeddingDim: number;
   activation: 'relu' | 'elu' | 'tanh' | 'selu';
   learningRate: number;
+  gradientClipNorm: number;
+  optimizer: 'adam' | 'sgd';
   seed: number;
 }
 
@@ -20,6 +27,8 @@ export interface InitTask {
   backend: BackendRequest;
   model: ModelSpec;
   losses: LossesConfig;
+  /** Start from this state (a checkpoint, or a healthy replica's weights) instead of the seed. */
+  state?: ModelState;
 }
 
 export interface InitResult {
@@ -29,12 +38,18 @@ export interface InitResult {
   parameterCount: number;
 }
 
+/** `warmup`: reconstruction only; `full`: every configured loss. */
+export type TrainingPhase = 'warmup' | 'full';
+
 export interface StepTask {
   kind: 'step';
-  /** n × inputDim, row-major. */
+  /** n × inputDim, row-major: this replica's shard of the batch. */
   features: Float32Array;
   rows: number;
-  /** k × embeddingDim centroids of the store, when it is ready; absent during warm-up. */
+  /** Compute gradients on this shard (after embedding it with the current weights). */
+  train: boolean;
+  phase: TrainingPhase;
+  /** k × embeddingDim centroids of the store; absent while it warms up. */
   centroids?: Float32Array;
   clusters?: number;
   /** The store's id of each centroid row (the deep-clustering head follows them). */
@@ -43,8 +58,6 @@ export interface StepTask {
   clusterSizes?: Float32Array;
   /** Miner labels resolved in the main thread (positives from a record field or the key). */
   labels?: Int32Array;
-  /** Take a training step on this batch (after embedding it with the pre-step weights). */
-  train: boolean;
   /** Varies the losses' sampling and the augmented views from batch to batch. */
   seed: number;
 }
@@ -57,23 +70,46 @@ export interface StepMiningStats {
 
 export interface StepResult {
   kind: 'step';
-  /** n × embeddingDim, L2-normalised, computed before this batch's update. */
+  /** n × embeddingDim, L2-normalised (losses.normalize), computed before this step's update. */
   embeddings: Float32Array;
-  /** Unweighted loss parts of the training step (empty when it did not train). */
+  /** Gradients of the shard's objective, packed in the order of the trainable variables. */
+  gradients?: PackedTensors;
+  /** Unweighted loss parts (empty when it did not train). */
   losses: Record<string, number>;
-  /** The weighted objective the step minimised (absent when it did not train). */
+  /** The weighted objective (absent when it did not train). */
   total?: number;
-  trained: boolean;
-  /** Triplet or pair mining statistics of the training step, when a miner ran. */
   mining?: StepMiningStats;
-  /** Number of updates applied to the weights so far. */
   modelVersion: number;
-  /** Worker-side milliseconds: embedding and training. */
   embedMs: number;
   trainMs: number;
   /** Tensors alive in the worker after the step (a leak shows as growth). */
   numTensors: number;
+  /** The worker isolate's used JavaScript heap after the step, in bytes. */
+  heapUsedBytes: number;
 }
 
-export type TrainerTask = InitTask | StepTask;
-export type TrainerResult = InitResult | StepResult;
+export interface ApplyTask {
+  kind: 'apply';
+  /** The averaged gradients, packed like StepResult.gradients. */
+  gradients: PackedTensors;
+  /** The version the weights reach with this update: every replica must be at version − 1. */
+  version: number;
+}
+
+export interface ApplyResult {
+  kind: 'apply';
+  modelVersion: number;
+  numTensors: number;
+}
+
+export interface GetStateTask {
+  kind: 'get-state';
+}
+
+export interface GetStateResult {
+  kind: 'get-state';
+  state: ModelState;
+}
+
+export type TrainerTask = InitTask | StepTask | ApplyTask | GetStateTask;
+export type TrainerResult = InitResult | StepResult | ApplyResult | GetStateResult;

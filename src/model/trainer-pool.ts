@@ -1,66 +1,117 @@
 /**
- * Main-thread side of the trainer worker: starts the piscina pool, initialises the model in
- * it (which also picks the compute backend there), and runs one step per batch.
+ * Main-thread side of the trainer: `model.workers` replicas, each a piscina pool of one thread
+ * (a replica must receive its own shard and its own `apply`, which a shared task queue cannot
+ * address). Per batch: split the rows into one contiguous shard per replica, embed and compute
+ * gradients on every shard at once, average the gradients weighted by shard size, and send the
+ * same update to every replica (see trainer.ts for why this keeps them identical).
  *
- * One worker thread holds the weights. The native TensorFlow addon can be loaded by one
- * thread of a process only, and a single writer keeps exactly one model version.
+ * The native TensorFlow addon may be loaded by one thread of a process only: when replica 0
+ * chose the `tensorflow` backend, no further replica is started, so exactly one worker trains
+ * and no other thread loads the addon. The other replicas are started with the backend replica
+ * 0 chose, so every replica computes with the same kernels.
+ *
+ * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
+ * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every
+ * `snapshotEveryUpdates` updates) and the batch is retried; every replacement is counted.
+ * Batches arrive one at a time (the pipeline awaits each), so each replica's queue holds at most
+ * one task: the pool never buffers, and a slow worker holds the source back.
  */
 import { fileURLToPath } from 'node:url';
+import type { Worker } from 'node:worker_threads';
+
 import { Piscina } from 'piscina';
 
 import type { LossesConfig } from '../losses/config.js';
+import type { Logger } from '../log.js';
 import type { BackendRequest } from './backend.js';
-import type { InitResult, InitTask, ModelSpec, StepResult, StepTask } from './protocol.js';
+import { cloneModelState, pack, type ModelState, type PackedTensors } from './model-state.js';
+import type {
+  ApplyResult,
+  GetStateResult,
+  InitResult,
+  InitTask,
+  ModelSpec,
+  StepMiningStats,
+  StepResult,
+  StepTask,
+} from './protocol.js';
 
 export interface TrainerPoolOptions {
   backend: BackendRequest;
   model: ModelSpec;
   losses: LossesConfig;
+  /** Replicas wanted (1 with the native backend, whatever is asked). */
+  workers: number;
+  /** Start every replica from this state (a checkpoint) instead of the seeded initialisation. */
+  state?: ModelState;
+  snapshotEveryUpdates?: number;
+  /** Replacements of one batch's replicas before the step fails for good. */
+  maxRetries?: number;
+  logger?: Logger;
 }
 
-/**
- * The worker's file: the compiled `.js` next to the compiled sources, or the `.ts` source
- * (with tsx as the loader) when the process itself runs from source, as under vitest or tsx.
- */
+export type BatchStepTask = Omit<StepTask, 'kind'>;
+
+export interface BatchStepResult {
+  embeddings: Float32Array;
+  trained: boolean;
+  losses: Record<string, number>;
+  total?: number;
+  mining?: StepMiningStats;
+  modelVersion: number;
+  /** Slowest replica's worker-side milliseconds (embed + gradients + apply). */
+  workerMs: number;
+  numTensors: number;
+  /** Largest worker heap after the step, in bytes. */
+  heapUsedBytes: number;
+}
+
+interface Replica {
+  pool: Piscina;
+}
+
 function workerLocation(): { filename: string; execArgv: string[] } {
+  // From source (vitest, tsx) the worker is the .ts file, loaded through tsx; built, the .js.
   const fromSource = import.meta.url.endsWith('.ts');
   const file = new URL(`../../workers/trainer-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
+  return { filename: fileURLToPath(file), execArgv: fromSource ? ['--import', 'tsx'] : [] };
+}
+
+function newReplica(): Replica {
+  const { filename, execArgv } = workerLocation();
   return {
-    filename: fileURLToPath(file),
-    execArgv: fromSource ? ['--import', 'tsx'] : [],
+    pool: new Piscina({
+      filename,
+      execArgv,
+      minThreads: 1,
+      maxThreads: 1,
+      maxQueue: 'auto',
+      idleTimeout: Number.POSITIVE_INFINITY,
+    }),
   };
 }
 
 export class TrainerPool {
-  private readonly pool: Piscina;
+  private readonly options: TrainerPoolOptions;
+  private readonly replicas: Replica[] = [];
+  private initTask!: InitTask;
+  private version = 0;
+  private snapshot: ModelState | undefined;
+  private updatesSinceSnapshot = 0;
   private closed = false;
+  /** Replicas replaced after a failure, since start. */
+  restarts = 0;
 
-  private constructor(pool: Piscina) {
-    this.pool = pool;
+  private constructor(options: TrainerPoolOptions) {
+    this.options = options;
   }
 
   static async start(
     options: TrainerPoolOptions,
   ): Promise<{ pool: TrainerPool; init: InitResult }> {
-    const { filename, execArgv } = workerLocation();
-    const pool = new Piscina({
-      filename,
-      execArgv,
-      minThreads: 1,
-      maxThreads: 1,
-      // Batches arrive at most batch.maxInFlight at a time; the queue never grows past that.
-      maxQueue: 'auto',
-      idleTimeout: Number.POSITIVE_INFINITY,
-    });
-    const trainer = new TrainerPool(pool);
+    const trainer = new TrainerPool(options);
     try {
-      const task: InitTask = {
-        kind: 'init',
-        backend: options.backend,
-        model: options.model,
-        losses: options.losses,
-      };
-      const init = (await pool.run(task)) as InitResult;
+      const init = await trainer.startReplicas();
       return { pool: trainer, init };
     } catch (error) {
       await trainer.close();
@@ -68,25 +119,299 @@ export class TrainerPool {
     }
   }
 
-  /** Embeds (and maybe trains on) one batch. The features' buffer is transferred: do not reuse it. */
-  async step(task: Omit<StepTask, 'kind'>): Promise<StepResult> {
-    const transferList: ArrayBuffer[] = [task.features.buffer as ArrayBuffer];
-    if (task.centroids !== undefined) transferList.push(task.centroids.buffer as ArrayBuffer);
-    const message: StepTask = { kind: 'step', ...task };
-    return (await this.pool.run(message, { transferList })) as StepResult;
+  private async startReplicas(): Promise<InitResult> {
+    const { backend, model, losses, state } = this.options;
+    const first = newReplica();
+    this.replicas.push(first);
+    const base: InitTask = {
+      kind: 'init',
+      backend,
+      model,
+      losses,
+      ...(state === undefined ? {} : { state }),
+    };
+    const init = (await first.pool.run(base)) as InitResult;
+    this.version = init.modelVersion;
+    // Later replicas (and replacements) use exactly the backend the first one chose.
+    this.initTask = { kind: 'init', backend: init.backend.name, model, losses };
+    const wanted = Math.max(1, this.options.workers);
+    if (init.backend.name === 'tensorflow' && wanted > 1) {
+      this.options.logger?.warn(
+        `model.workers is ${wanted}, but the native tensorflow backend loads in one thread only: training on 1 worker`,
+      );
+    } else {
+      const initial = state ?? (wanted > 1 ? await this.getState() : undefined);
+      for (let i = 1; i < wanted; i++) {
+        const replica = newReplica();
+        this.replicas.push(replica);
+        await replica.pool.run({
+          ...this.initTask,
+          ...(initial === undefined ? {} : { state: cloneModelState(initial) }),
+        });
+      }
+    }
+    return init;
+  }
+
+  get replicaCount(): number {
+    return this.replicas.length;
+  }
+
+  get modelVersion(): number {
+    return this.version;
+  }
+
+  /** The worker threads, one per replica (for operations and fault tests). */
+  get threads(): Worker[] {
+    return this.replicas.flatMap((r) => r.pool.threads);
   }
 
   get queueSize(): number {
-    return this.pool.queueSize;
+    return this.replicas.reduce((n, r) => n + r.pool.queueSize, 0);
   }
 
   get utilization(): number {
-    return this.pool.utilization;
+    return (
+      this.replicas.reduce((u, r) => u + r.pool.utilization, 0) / Math.max(1, this.replicas.length)
+    );
+  }
+
+  /** Embeds a batch and, when asked, trains on it. The features' buffer is transferred. */
+  async step(task: BatchStepTask): Promise<BatchStepResult> {
+    const retries = this.options.maxRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.stepOnce(task, attempt < retries ? task.features.slice() : task.features);
+      } catch (error) {
+        if (!(error instanceof ReplicaFailure) || attempt >= retries) throw unwrap(error);
+        this.options.logger?.warn('a trainer worker failed; replacing it and retrying the batch', {
+          replica: error.replica,
+          attempt: attempt + 1,
+          error: String(error.cause),
+        });
+        await this.replace(error.replica);
+      }
+    }
+  }
+
+  private async stepOnce(task: BatchStepTask, features: Float32Array): Promise<BatchStepResult> {
+    const dim = task.rows === 0 ? 0 : features.length / task.rows;
+    const shards = shardRows(task.rows, this.replicas.length);
+    const results = await Promise.all(
+      shards.map(([start, end], r) => {
+        const shard: StepTask = {
+          ...task,
+          kind: 'step',
+          features: features.slice(start * dim, end * dim),
+          rows: end - start,
+          ...(task.labels === undefined ? {} : { labels: task.labels.slice(start, end) }),
+          ...(task.centroids === undefined ? {} : { centroids: task.centroids.slice() }),
+        };
+        const transferList: ArrayBuffer[] = [shard.features.buffer as ArrayBuffer];
+        if (shard.centroids !== undefined) transferList.push(shard.centroids.buffer as ArrayBuffer);
+        return this.run<StepResult>(r, shard, transferList);
+      }),
+    );
+    const embeddings = concat(results.map((r) => r.embeddings));
+    const trained = results.every((r) => r.gradients !== undefined) && results.length > 0;
+    const workerMs = Math.max(...results.map((r) => r.embedMs + r.trainMs));
+    if (!trained) {
+      return {
+        embeddings,
+        trained: false,
+        losses: {},
+        modelVersion: this.version,
+        workerMs,
+        numTensors: maxTensors(results),
+        heapUsedBytes: maxHeap(results),
+      };
+    }
+    const weights = shards.map(([start, end]) => (end - start) / task.rows);
+    const applyStarted = performance.now();
+    const applied = await this.applyAll(
+      average(
+        results.map((r) => r.gradients as PackedTensors),
+        weights,
+      ),
+    );
+    return {
+      embeddings,
+      trained: true,
+      losses: weightedRecord(
+        results.map((r) => r.losses),
+        weights,
+      ),
+      total: results.reduce((t, r, i) => t + (r.total ?? 0) * (weights[i] as number), 0),
+      ...mergeMining(results),
+      modelVersion: this.version,
+      workerMs: workerMs + (performance.now() - applyStarted),
+      numTensors: Math.max(maxTensors(results), ...applied.map((a) => a.numTensors)),
+      heapUsedBytes: maxHeap(results),
+    };
+  }
+
+  private async applyAll(gradients: PackedTensors): Promise<ApplyResult[]> {
+    const version = this.version + 1;
+    const settled = await Promise.allSettled(
+      this.replicas.map((_, r) => {
+        const copy = { entries: gradients.entries, values: gradients.values.slice() };
+        return this.run<ApplyResult>(r, { kind: 'apply', gradients: copy, version }, [
+          copy.values.buffer as ArrayBuffer,
+        ]);
+      }),
+    );
+    const applied = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+    if (applied.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
+    this.version = version;
+    // A replica that failed to apply is rebuilt from one that did: all end at `version`.
+    for (const [r, s] of settled.entries()) {
+      if (s.status === 'rejected') {
+        this.options.logger?.warn('a trainer worker failed to apply an update; replacing it', {
+          replica: r,
+        });
+        await this.replace(r);
+      }
+    }
+    await this.maybeSnapshot();
+    return applied;
+  }
+
+  private async maybeSnapshot(): Promise<void> {
+    this.updatesSinceSnapshot += 1;
+    if (
+      this.replicas.length > 1 ||
+      this.updatesSinceSnapshot < (this.options.snapshotEveryUpdates ?? 25)
+    )
+      return;
+    this.snapshot = await this.getState();
+    this.updatesSinceSnapshot = 0;
+  }
+
+  /** The current weights and optimiser state (every replica holds the same). */
+  async getState(): Promise<ModelState> {
+    return this.replicaState(0);
+  }
+
+  /** One replica's weights and optimiser state (to check that replicas agree). */
+  async replicaState(replica: number): Promise<ModelState> {
+    const result = await this.run<GetStateResult>(replica, { kind: 'get-state' }, []);
+    return result.state;
+  }
+
+  private async run<T>(replica: number, task: object, transferList: ArrayBuffer[]): Promise<T> {
+    const target = this.replicas[replica] as Replica;
+    try {
+      return (await target.pool.run(task, { transferList })) as T;
+    } catch (error) {
+      throw new ReplicaFailure(replica, error);
+    }
+  }
+
+  private async replace(index: number): Promise<void> {
+    const old = this.replicas[index] as Replica;
+    this.restarts += 1;
+    await old.pool.destroy().catch(() => undefined);
+    const healthy = this.replicas.findIndex((_, i) => i !== index);
+    const state =
+      healthy >= 0
+        ? await this.run<GetStateResult>(healthy, { kind: 'get-state' }, []).then((r) => r.state)
+        : this.snapshot;
+    const replica = newReplica();
+    this.replicas[index] = replica;
+    await replica.pool.run({
+      ...this.initTask,
+      ...(state === undefined ? {} : { state: cloneModelState(state) }),
+    });
+    if (healthy < 0) this.version = state?.version ?? 0;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.pool.destroy();
+    await Promise.all(this.replicas.map((r) => r.pool.destroy()));
   }
+}
+
+class ReplicaFailure extends Error {
+  constructor(
+    readonly replica: number,
+    cause: unknown,
+  ) {
+    super(`trainer replica ${replica} failed: ${String(cause)}`, { cause });
+  }
+}
+
+function unwrap(error: unknown): unknown {
+  return error instanceof ReplicaFailure ? error.cause : error;
+}
+
+/** Contiguous [start, end) row ranges, one per replica, sizes differing by at most one. */
+export function shardRows(rows: number, replicas: number): [number, number][] {
+  const count = Math.max(1, Math.min(replicas, rows));
+  const shards: [number, number][] = [];
+  for (let r = 0; r < count; r++) {
+    shards.push([Math.floor((r * rows) / count), Math.floor(((r + 1) * rows) / count)]);
+  }
+  return shards;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/** Σ weights[r] · gradients[r], entry by entry (the entries are the same on every replica). */
+export function average(gradients: PackedTensors[], weights: number[]): PackedTensors {
+  const first = gradients[0] as PackedTensors;
+  const values = new Float32Array(first.values.length);
+  gradients.forEach((g, r) => {
+    const w = weights[r] as number;
+    for (let i = 0; i < values.length; i++)
+      values[i] = (values[i] as number) + w * (g.values[i] as number);
+  });
+  return pack(
+    first.entries.map((e) => ({
+      name: e.name,
+      shape: e.shape,
+      values: values.subarray(e.offset, e.offset + e.length),
+    })),
+  );
+}
+
+function weightedRecord(
+  records: Record<string, number>[],
+  weights: number[],
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  records.forEach((rec, r) => {
+    for (const [k, v] of Object.entries(rec)) out[k] = (out[k] ?? 0) + v * (weights[r] as number);
+  });
+  return out;
+}
+
+function mergeMining(results: StepResult[]): { mining?: StepMiningStats } {
+  const withMining = results
+    .filter((r) => r.mining !== undefined)
+    .map((r) => r.mining as StepMiningStats);
+  if (withMining.length === 0) return {};
+  return {
+    mining: {
+      found: withMining.reduce((n, m) => n + m.found, 0),
+      active: withMining.reduce((n, m) => n + m.active, 0),
+      droppedFraction: withMining.reduce((n, m) => n + m.droppedFraction, 0) / withMining.length,
+    },
+  };
+}
+
+function maxHeap(results: StepResult[]): number {
+  return Math.max(0, ...results.map((r) => r.heapUsedBytes));
+}
+
+function maxTensors(results: StepResult[]): number {
+  return Math.max(0, ...results.map((r) => r.numTensors));
 }

@@ -1,39 +1,65 @@
 /**
- * The trainer's state inside its worker thread: the embedding network (with its decoder when
- * the reconstruction term is on, and the deep-clustering head when that loss is on), the
- * optimiser and the training step. One worker owns the weights (single writer), so there is
- * exactly one model version at a time and no replica can drift.
+ * One model replica inside its worker thread: the embedding network (with its decoder when the
+ * reconstruction term is on, and the deep-clustering head when that loss is on) and its
+ * optimiser.
  *
- * Each step first embeds the batch with the current weights (those embeddings are what the
- * centroid store assigns), then, when asked, takes one optimiser step on the weighted sum of the
- * configured clustering losses (src/losses/combined.ts). The store's centroids enter as
- * constants: no gradient reaches the store.
+ * Replicas stay identical by synchronous data parallelism: `step` embeds the replica's shard
+ * with the current weights and returns the gradients of the shard's objective; the main thread
+ * averages the shards' gradients and sends the same `apply` to every replica, which applies it
+ * with its own (identical) optimiser state. Same initial weights (seeded), same updates in the
+ * same order, same kernels: the same weights, which the replica test checks bit for bit. A
+ * single writer publishing weights would also keep replicas equal, but it serialises all
+ * training on one thread; averaging lets every worker share the backward pass.
  *
  * The deep-clustering head follows the store by cluster id: when the store's ids change (a
  * split, a re-seed, a death, a birth), classes whose id survives keep their weights and new ids
  * start from their centroid (see remapHead). A merge keeps the surviving id's class.
  */
+import { getHeapStatistics } from 'node:v8';
+
 import * as tf from '@tensorflow/tfjs';
 
-import { clusteringLoss, type ClusteringLossState } from '../losses/combined.js';
-import { effectiveReconstructionWeight, type LossesConfig } from '../losses/config.js';
 import { augmentViews } from '../losses/augment.js';
 import { headLogits, initHead, remapHead, type ClusterHead } from '../losses/cluster-head.js';
+import { clusteringLoss, type ClusteringLossState } from '../losses/combined.js';
+import { effectiveReconstructionWeight, type LossesConfig } from '../losses/config.js';
 import { resolveLabels } from '../losses/positives.js';
 import { selectBackend } from './backend.js';
 import { buildDecoder, buildEmbeddingNetwork, l2Normalize } from './embedding-network.js';
-import type { InitResult, InitTask, StepMiningStats, StepResult, StepTask } from './protocol.js';
+import { entryValues, pack, type ModelState, type PackedTensors } from './model-state.js';
+import type {
+  ApplyResult,
+  ApplyTask,
+  InitResult,
+  InitTask,
+  ModelSpec,
+  StepMiningStats,
+  StepResult,
+  StepTask,
+} from './protocol.js';
+
+interface Head {
+  ids: Int32Array;
+  head: ClusterHead;
+  generation: number;
+  /**
+   * The head's own optimiser: tfjs' Adam keys its slots by the position of a variable in the
+   * update, so a head whose shape changes with k must not share slots with the network.
+   */
+  optimizer: tf.Optimizer;
+}
+
+const HEAD_SLOT = 'head-optimizer:';
 
 interface TrainerState {
+  spec: ModelSpec;
   encoder: tf.Sequential;
   decoder: tf.Sequential | undefined;
   optimizer: tf.Optimizer;
   losses: LossesConfig;
-  inputDim: number;
-  embeddingDim: number;
   version: number;
   lossState: ClusteringLossState;
-  head: { ids: Int32Array; head: ClusterHead } | undefined;
+  head: Head | undefined;
 }
 
 let state: TrainerState | undefined;
@@ -44,135 +70,354 @@ export async function initTrainer(task: InitTask): Promise<InitResult> {
   const backend = await selectBackend(tf, task.backend);
   disposeState();
   const encoder = buildEmbeddingNetwork(task.model);
-  const decoder =
-    effectiveReconstructionWeight(task.losses) > 0 ? buildDecoder(task.model) : undefined;
+  const needsDecoder =
+    effectiveReconstructionWeight(task.losses) > 0 || task.losses.reconstruction.weight > 0;
+  const decoder = needsDecoder ? buildDecoder(task.model) : undefined;
+  const optimizer = makeOptimizer(task.model);
   state = {
+    spec: task.model,
     encoder,
     decoder,
-    optimizer: tf.train.adam(task.model.learningRate),
+    optimizer,
     losses: task.losses,
-    inputDim: task.model.inputDim,
-    embeddingDim: task.model.embeddingDim,
     version: 0,
     lossState: {},
     head: undefined,
   };
+  if (task.state !== undefined) await setState(state, task.state);
   const parameterCount = encoder.countParams() + (decoder?.countParams() ?? 0);
-  return { kind: 'init', backend, modelVersion: 0, parameterCount };
+  return { kind: 'init', backend, modelVersion: state.version, parameterCount };
+}
+
+function makeOptimizer(spec: ModelSpec): tf.Optimizer {
+  return spec.optimizer === 'sgd'
+    ? tf.train.sgd(spec.learningRate)
+    : tf.train.adam(spec.learningRate);
 }
 
 export function step(task: StepTask): StepResult {
   const s = requireState();
-  if (task.features.length !== task.rows * s.inputDim) {
+  const inputDim = s.spec.inputDim;
+  if (task.features.length !== task.rows * inputDim) {
     throw new TypeError(
-      `step: features has ${task.features.length} values, expected rows × inputDim = ${task.rows} × ${s.inputDim}`,
+      `step: features has ${task.features.length} values, expected rows × inputDim = ${task.rows} × ${inputDim}`,
     );
   }
   const started = performance.now();
   const embeddings = embed(s, task.features, task.rows);
   const embedded = performance.now();
-  let losses: Record<string, number> = {};
-  let total: number | undefined;
-  let mining: StepMiningStats | undefined;
-  let trained = false;
-  if (task.train && task.centroids !== undefined && task.clusters !== undefined && task.rows > 0) {
-    ({ losses, mining, total } = trainStep(s, task, embeddings));
-    s.version += 1;
-    trained = true;
-  }
+  const trains =
+    task.train && task.rows > 0 && (task.phase === 'warmup' || task.centroids !== undefined);
+  const trained = trains ? gradients(s, task, embeddings) : undefined;
   return {
     kind: 'step',
     embeddings,
-    losses,
-    ...(total === undefined ? {} : { total }),
-    trained,
-    ...(mining === undefined ? {} : { mining }),
+    ...(trained === undefined
+      ? { losses: {} }
+      : {
+          gradients: trained.gradients,
+          losses: trained.losses,
+          total: trained.total,
+          ...(trained.mining === undefined ? {} : { mining: trained.mining }),
+        }),
     modelVersion: s.version,
     embedMs: embedded - started,
     trainMs: performance.now() - embedded,
     numTensors: tf.memory().numTensors,
+    heapUsedBytes: getHeapStatistics().used_heap_size,
   };
+}
+
+export function apply(task: ApplyTask): ApplyResult {
+  const s = requireState();
+  if (task.version !== s.version + 1) {
+    throw new Error(
+      `apply: update to version ${task.version}, but this replica is at version ${s.version}`,
+    );
+  }
+  const variables = trainableVariables();
+  if (task.gradients.entries.length !== variables.length) {
+    throw new Error(
+      `apply: ${task.gradients.entries.length} gradients for ${variables.length} variables`,
+    );
+  }
+  tf.tidy(() => {
+    const grads: tf.NamedTensorMap = {};
+    const headGrads: tf.NamedTensorMap = {};
+    const clip = s.spec.gradientClipNorm;
+    let scale = 1;
+    if (clip > 0) {
+      let norm2 = 0;
+      for (const v of task.gradients.values) norm2 += v * v;
+      const norm = Math.sqrt(norm2);
+      if (norm > clip) scale = clip / norm;
+    }
+    task.gradients.entries.forEach((entry, i) => {
+      const variable = variables[i] as tf.Variable;
+      if (entry.name !== variable.name) {
+        throw new Error(
+          `apply: gradient ${i} is for ${entry.name}, the variable is ${variable.name}`,
+        );
+      }
+      const g = tf.tensor(entryValues(task.gradients, entry), entry.shape);
+      (isHead(variable.name) ? headGrads : grads)[variable.name] =
+        scale === 1 ? g : tf.mul(g, scale);
+    });
+    s.optimizer.applyGradients(grads);
+    if (s.head !== undefined && Object.keys(headGrads).length > 0)
+      s.head.optimizer.applyGradients(headGrads);
+  });
+  s.version = task.version;
+  return { kind: 'apply', modelVersion: s.version, numTensors: tf.memory().numTensors };
+}
+
+export async function getState(): Promise<ModelState> {
+  const s = requireState();
+  const variables = pack([
+    ...trainableVariables().map((v) => ({
+      name: v.name,
+      shape: v.shape,
+      values: v.dataSync() as Float32Array,
+    })),
+    ...(s.head === undefined
+      ? []
+      : [{ name: 'head/ids', shape: [s.head.ids.length], values: Float32Array.from(s.head.ids) }]),
+  ]);
+  const slots = [
+    ...(await s.optimizer.getWeights()),
+    ...(s.head === undefined ? [] : await s.head.optimizer.getWeights()).map((w) => ({
+      ...w,
+      name: HEAD_SLOT + w.name,
+    })),
+  ];
+  const optimizer = pack(
+    slots.map((w) => ({
+      name: w.name,
+      shape: w.tensor.shape,
+      values: Float32Array.from(w.tensor.dataSync()),
+    })),
+  );
+  // getWeights() returns the slot variables themselves plus a fresh scalar for the step count:
+  // dispose what is not a variable, or every checkpoint and snapshot leaks a tensor.
+  tf.dispose(slots.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
+  return { version: s.version, variables, optimizer };
+}
+
+async function setState(s: TrainerState, saved: ModelState): Promise<void> {
+  const byName = new Map(saved.variables.entries.map((e) => [e.name, e]));
+  const ids = byName.get('head/ids');
+  if (ids !== undefined) restoreHead(s, saved.variables, ids.shape[0] ?? 0);
+  for (const variable of trainableVariables()) {
+    const entry = byName.get(variable.name);
+    if (entry === undefined)
+      throw new Error(`checkpoint has no value for variable ${variable.name}`);
+    if (entry.shape.join('x') !== variable.shape.join('x')) {
+      throw new Error(
+        `checkpoint shape of ${variable.name} is [${entry.shape.join(', ')}], the model's is [${variable.shape.join(', ')}]: ` +
+          'the model configuration changed since the checkpoint was written',
+      );
+    }
+    const value = tf.tensor(entryValues(saved.variables, entry), entry.shape);
+    variable.assign(value);
+    value.dispose();
+  }
+  const slots = saved.optimizer.entries.map((e) => ({
+    name: e.name,
+    tensor: tf.tensor(entryValues(saved.optimizer, e), e.shape),
+  }));
+  const main = slots.filter((w) => !w.name.startsWith(HEAD_SLOT));
+  const head = slots
+    .filter((w) => w.name.startsWith(HEAD_SLOT))
+    .map((w) => ({ ...w, name: w.name.slice(HEAD_SLOT.length) }));
+  if (main.length > 0) await s.optimizer.setWeights(main);
+  if (head.length > 0 && s.head !== undefined) await s.head.optimizer.setWeights(head);
+  // setWeights makes variables of its own from these tensors.
+  tf.dispose(slots.map((w) => w.tensor));
+  s.version = saved.version;
+}
+
+function restoreHead(s: TrainerState, variables: PackedTensors, k: number): void {
+  const get = (name: string): tf.Tensor | undefined => {
+    const entry = variables.entries.find((e) => isHead(e.name) && e.name.endsWith(name));
+    return entry === undefined ? undefined : tf.tensor(entryValues(variables, entry), entry.shape);
+  };
+  const idsEntry = variables.entries.find((e) => e.name === 'head/ids');
+  const ids = Int32Array.from(idsEntry === undefined ? [] : entryValues(variables, idsEntry));
+  const generationOf = (name: string): number => Number(/^head_(\d+)\//.exec(name)?.[1] ?? 0);
+  const generation = Math.max(
+    0,
+    ...variables.entries.filter((e) => e.name.startsWith('head_')).map((e) => generationOf(e.name)),
+  );
+  const kernel = get('/kernel');
+  const bias = get('/bias');
+  const prototypes = get('/prototypes');
+  const head: ClusterHead =
+    kernel !== undefined && bias !== undefined
+      ? { kind: 'linear', kernel: kernel as tf.Tensor2D, bias: bias as tf.Tensor1D }
+      : {
+          kind: 'prototype',
+          prototypes: (prototypes ?? tf.zeros([k, s.spec.embeddingDim])) as tf.Tensor2D,
+          temperature: s.losses.deepCluster.temperature,
+        };
+  s.head = {
+    ids,
+    head: toVariables(head, generation),
+    generation,
+    optimizer: makeOptimizer(s.spec),
+  };
+  disposeHead(head);
+}
+
+function isHead(name: string): boolean {
+  return name.startsWith('head_');
 }
 
 function embed(s: TrainerState, features: Float32Array, rows: number): Float32Array {
   return tf.tidy(() => {
-    const z = s.encoder.predict(tf.tensor2d(features, [rows, s.inputDim])) as tf.Tensor2D;
+    const z = s.encoder.predict(tf.tensor2d(features, [rows, s.spec.inputDim])) as tf.Tensor2D;
     return (s.losses.normalize ? l2Normalize(z) : z).dataSync() as Float32Array;
   });
 }
 
-function trainStep(
+/** The losses of this phase: warm-up trains the autoencoder alone. */
+function phaseLosses(s: TrainerState, phase: StepTask['phase']): LossesConfig {
+  if (phase === 'full') return s.losses;
+  const off = { weight: 0 };
+  const l = s.losses;
+  return {
+    ...l,
+    contrastive: { ...l.contrastive, ...off },
+    triplet: { ...l.triplet, ...off },
+    kmeans: { ...l.kmeans, ...off },
+    deepCluster: { ...l.deepCluster, ...off },
+    softCluster: { ...l.softCluster, ...off },
+    reconstruction: {
+      ...l.reconstruction,
+      weight: l.reconstruction.weight > 0 ? l.reconstruction.weight : 1,
+      auto: false,
+    },
+  };
+}
+
+function gradients(
   s: TrainerState,
   task: StepTask,
   embeddings: Float32Array,
-): { losses: Record<string, number>; mining: StepMiningStats | undefined; total: number } {
-  const k = task.clusters as number;
-  const { positives } = s.losses;
-  let features = task.features;
-  let rows = task.rows;
-  let labels: Int32Array | undefined = task.labels;
-  const pseudo = nearestCentroids(
-    embeddings,
-    task.rows,
-    task.centroids as Float32Array,
-    k,
-    s.embeddingDim,
-  );
-  if (positives.source === 'views') {
-    const views = augmentViews(task.features, s.inputDim, {
-      noiseStd: positives.noiseStd,
-      dropout: positives.dropout,
-      seed: positives.seed + task.seed,
-    });
-    features = views.views;
-    rows = 2 * task.rows;
-    labels = views.labels;
-  } else if (positives.source === 'pseudo') {
-    labels = resolveLabels('pseudo', { n: rows, clusterIds: pseudo });
-  }
-  const pseudoLabels =
-    positives.source === 'views' ? Int32Array.from([...pseudo, ...pseudo]) : pseudo;
-  const head = s.losses.deepCluster.weight > 0 ? followStore(s, task) : undefined;
-
+): {
+  gradients: PackedTensors;
+  losses: Record<string, number>;
+  total: number;
+  mining: StepMiningStats | undefined;
+} {
+  const losses = phaseLosses(s, task.phase);
+  const inputs = lossInputs(s, task, embeddings, losses);
+  const head = inputs.needsHead ? followStore(s, task) : undefined;
+  const variables = trainableVariables();
   let values: Record<string, number> = {};
-  let total: number;
-  let miningStats: StepMiningStats | undefined;
-  const x = tf.tensor2d(features, [rows, s.inputDim]);
-  const centroids = tf.tensor2d(task.centroids as Float32Array, [k, s.embeddingDim]);
+  let mining: StepMiningStats | undefined;
+  const x = tf.tensor2d(inputs.features, [inputs.rows, s.spec.inputDim]);
+  const centroids =
+    task.centroids === undefined
+      ? undefined
+      : tf.tensor2d(task.centroids, [task.clusters as number, s.spec.embeddingDim]);
   try {
-    const cost = s.optimizer.minimize(() => {
+    const { value, grads } = tf.variableGrads(() => {
       const z = s.encoder.apply(x, { training: true }) as tf.Tensor2D;
       const result = clusteringLoss(
         {
           embeddings: z,
-          centroids,
           inputs: x,
+          ...(centroids === undefined ? {} : { centroids }),
           ...(s.decoder === undefined
             ? {}
             : { reconstruction: s.decoder.apply(z, { training: true }) as tf.Tensor2D }),
-          ...(labels === undefined ? {} : { labels }),
+          ...(inputs.labels === undefined ? {} : { labels: inputs.labels }),
           ...(head === undefined ? {} : { headLogits: headLogits(z, head) }),
-          pseudoLabels,
+          ...(inputs.pseudoLabels === undefined ? {} : { pseudoLabels: inputs.pseudoLabels }),
           ...(task.clusterSizes === undefined ? {} : { clusterSizes: task.clusterSizes }),
           seed: task.seed,
         },
-        s.losses,
+        losses,
         s.lossState,
       );
       s.lossState = result.state;
       values = result.values as Record<string, number>;
       const m = result.mining.triplet ?? result.mining.pair;
       if (m !== undefined)
-        miningStats = { found: m.found, active: m.active, droppedFraction: m.droppedFraction };
+        mining = { found: m.found, active: m.active, droppedFraction: m.droppedFraction };
       return result.total;
-    }, true);
-    total = cost?.dataSync()[0] ?? 0;
-    cost?.dispose();
+    }, variables);
+    // A variable the objective does not touch (the decoder during a phase without it) gets zeros.
+    const packed = pack(
+      variables.map((v) => ({
+        name: v.name,
+        shape: v.shape,
+        values:
+          grads[v.name] === undefined
+            ? new Float32Array(v.size)
+            : (grads[v.name]!.dataSync() as Float32Array),
+      })),
+    );
+    const total = value.dataSync()[0] ?? 0;
+    tf.dispose([value, ...Object.values(grads)]);
+    return { gradients: packed, losses: values, total, mining };
   } finally {
     x.dispose();
-    centroids.dispose();
+    centroids?.dispose();
   }
-  return { losses: values, mining: miningStats, total };
+}
+
+interface LossInputs {
+  features: Float32Array;
+  rows: number;
+  labels: Int32Array | undefined;
+  pseudoLabels: Int32Array | undefined;
+  needsHead: boolean;
+}
+
+function lossInputs(
+  s: TrainerState,
+  task: StepTask,
+  embeddings: Float32Array,
+  losses: LossesConfig,
+): LossInputs {
+  const { positives } = losses;
+  const pseudo =
+    task.centroids === undefined
+      ? undefined
+      : nearestCentroids(
+          embeddings,
+          task.rows,
+          task.centroids,
+          task.clusters as number,
+          s.spec.embeddingDim,
+        );
+  const needsLabels = losses.triplet.weight > 0 || losses.contrastive.weight > 0;
+  if (needsLabels && positives.source === 'views') {
+    const views = augmentViews(task.features, s.spec.inputDim, {
+      noiseStd: positives.noiseStd,
+      dropout: positives.dropout,
+      seed: positives.seed + task.seed,
+    });
+    return {
+      features: views.views,
+      rows: 2 * task.rows,
+      labels: views.labels,
+      pseudoLabels: pseudo === undefined ? undefined : Int32Array.from([...pseudo, ...pseudo]),
+      needsHead: losses.deepCluster.weight > 0,
+    };
+  }
+  const labels =
+    needsLabels && positives.source === 'pseudo' && pseudo !== undefined
+      ? resolveLabels('pseudo', { n: task.rows, clusterIds: pseudo })
+      : task.labels;
+  return {
+    features: task.features,
+    rows: task.rows,
+    labels,
+    pseudoLabels: pseudo,
+    needsHead: losses.deepCluster.weight > 0,
+  };
 }
 
 /** Index of the nearest centroid row for each embedding: the pseudo-labels of this batch. */
@@ -211,24 +456,46 @@ function followStore(s: TrainerState, task: StepTask): ClusterHead {
   const current = s.head;
   if (current !== undefined && sameIds(current.ids, ids)) return current.head;
   const next = tf.tidy(() => {
-    const centroids = tf.tensor2d(task.centroids as Float32Array, [k, s.embeddingDim]);
+    const centroids = tf.tensor2d(task.centroids as Float32Array, [k, s.spec.embeddingDim]);
     if (current === undefined) return initHead(kind, centroids, temperature);
     const position = new Map([...current.ids].map((id, index) => [id, index]));
     const sources = [...ids].map((id) => (position.has(id) ? [position.get(id) as number] : []));
     return remapHead(current.head, sources, centroids);
   });
-  if (current !== undefined) disposeHead(current.head);
-  const variables: ClusterHead =
-    next.kind === 'linear'
-      ? { kind: 'linear', kernel: tf.variable(next.kernel), bias: tf.variable(next.bias) }
-      : {
-          kind: 'prototype',
-          prototypes: tf.variable(next.prototypes),
-          temperature: next.temperature,
-        };
+  const generation = (current?.generation ?? 0) + 1;
+  if (current !== undefined) {
+    disposeHead(current.head);
+    current.optimizer.dispose();
+  }
+  s.head = {
+    ids: Int32Array.from(ids),
+    head: toVariables(next, generation),
+    generation,
+    optimizer: makeOptimizer(s.spec),
+  };
   disposeHead(next);
-  s.head = { ids: Int32Array.from(ids), head: variables };
-  return variables;
+  return s.head.head;
+}
+
+/** Named variables, so every replica (and a restored checkpoint) agrees on the names. */
+function toVariables(head: ClusterHead, generation: number): ClusterHead {
+  const prefix = `head_${generation}`;
+  return head.kind === 'linear'
+    ? {
+        kind: 'linear',
+        kernel: tf.variable(head.kernel, true, `${prefix}/kernel`),
+        bias: tf.variable(head.bias, true, `${prefix}/bias`),
+      }
+    : {
+        kind: 'prototype',
+        prototypes: tf.variable(head.prototypes, true, `${prefix}/prototypes`),
+        temperature: head.temperature,
+      };
+}
+
+/** Every trainable variable, in registration order (the same on every replica). */
+function trainableVariables(): tf.Variable[] {
+  return Object.values(tf.engine().registeredVariables).filter((v) => v.trainable);
 }
 
 function sameIds(a: Int32Array, b: Int32Array): boolean {
@@ -245,7 +512,10 @@ function disposeState(): void {
   state.encoder.dispose();
   state.decoder?.dispose();
   state.optimizer.dispose();
-  if (state.head !== undefined) disposeHead(state.head.head);
+  if (state.head !== undefined) {
+    disposeHead(state.head.head);
+    state.head.optimizer.dispose();
+  }
   state = undefined;
 }
 

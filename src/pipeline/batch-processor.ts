@@ -16,10 +16,13 @@ import { onlineKMeansOptionsFromConfig } from '../cluster/config.js';
 import { OnlineKMeans, type LifecycleEvent } from '../cluster/online-k-means.js';
 import { DriftMonitor, type DriftReport } from '../drift/drift-monitor.js';
 import { resolveLabels } from '../losses/positives.js';
+import { modelStateFromJson, modelStateToJson, type ModelState } from '../model/model-state.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
+import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
 import type { BatchReport, PipelineObserver } from './batch-report.js';
+import { Checkpointer, stateDigest } from './checkpointer.js';
 import { SerialQueue } from './serial-queue.js';
 
 interface EmbeddedBatch {
@@ -45,8 +48,10 @@ export interface BatchProcessorDeps {
   metrics: Metrics;
   sink: Sink;
   /** Starts the trainer once the input dimension is known (from config or the first record). */
-  startTrainer: (inputDim: number) => Promise<TrainerPool>;
+  startTrainer: (inputDim: number, state?: ModelState) => Promise<TrainerPool>;
   observers?: readonly PipelineObserver[];
+  /** Continue from this checkpoint (model, optimiser, store, decoder statistics, offsets). */
+  resume?: CheckpointFile;
 }
 
 export interface ProcessorStatus {
@@ -59,12 +64,19 @@ export interface ProcessorStatus {
   lastLoss: number | undefined;
   modelVersion: number;
   storeVersion: number;
+  /** Wall-clock milliseconds of the last checkpoint, if any. */
+  lastCheckpointAt: number | undefined;
+  /** Trainer workers replaced after a failure. */
+  workerRestarts: number;
 }
 
 export class BatchProcessor {
   private readonly deps: BatchProcessorDeps;
   private readonly decoder: JsonDecoder;
   readonly store: OnlineKMeans;
+  private readonly checkpointer: Checkpointer;
+  private trainingSteps = 0;
+  private restartsCounted = 0;
   private readonly drift: DriftMonitor | undefined;
   private lastDrift: DriftReport | undefined;
   private readonly queue = new SerialQueue();
@@ -81,9 +93,20 @@ export class BatchProcessor {
     const { cluster, model, losses, decode, drift } = deps.config;
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
-    this.store = new OnlineKMeans(
-      onlineKMeansOptionsFromConfig(cluster, model.embeddingDim, cluster.seed),
-    );
+    this.checkpointer = new Checkpointer(deps.config.checkpoint);
+    const resume = deps.resume;
+    if (resume === undefined) {
+      this.store = new OnlineKMeans(
+        onlineKMeansOptionsFromConfig(cluster, model.embeddingDim, cluster.seed),
+      );
+    } else {
+      this.store = OnlineKMeans.restore(resume.store);
+      this.decoder.restore(resume.decoder);
+      this.checkpointer.resumeFrom(resume.offsets, Date.parse(resume.writtenAt));
+      this.modelVersion = resume.model.version;
+      this.trainingSteps = resume.model.version;
+      deps.metrics.storeReady.set(this.store.ready ? 1 : 0);
+    }
     this.drift = drift.enabled ? new DriftMonitor(drift) : undefined;
   }
 
@@ -91,9 +114,12 @@ export class BatchProcessor {
     return this.queue.run(() => this.processNow(records));
   }
 
-  /** Assigns whatever waits for the store (end of a bounded stream, or shutdown). */
+  /** Assigns whatever waits for the store (end of a bounded stream, or shutdown), then checkpoints. */
   finish(): Promise<void> {
-    return this.queue.run(() => this.startStore('end of stream'));
+    return this.queue.run(async () => {
+      await this.startStore('end of stream');
+      if (this.deps.config.checkpoint.onShutdown) await this.checkpoint('shutdown');
+    });
   }
 
   status(): ProcessorStatus {
@@ -107,6 +133,8 @@ export class BatchProcessor {
       lastLoss: this.lastLoss,
       modelVersion: this.modelVersion,
       storeVersion: this.store.version,
+      lastCheckpointAt: this.checkpointer.lastWrittenAt,
+      workerRestarts: this.trainer?.restarts ?? 0,
     };
   }
 
@@ -159,26 +187,37 @@ export class BatchProcessor {
     await this.writeAndSettle(ready, deadLetters);
     this.counts.batches += 1;
     metrics.batches.inc();
+    this.checkpointer.batchDone();
+    if (this.checkpointer.due()) await this.checkpoint('schedule');
     endBatch();
   }
 
   private async embed(rows: DecodedRow[]): Promise<EmbeddedBatch> {
     const { config, metrics } = this.deps;
     const dim = this.decoder.dim;
-    this.trainer ??= await this.deps.startTrainer(dim);
+    this.trainer ??= await this.deps.startTrainer(
+      dim,
+      this.deps.resume === undefined ? undefined : modelStateFromJson(this.deps.resume.model),
+    );
     const features = new Float32Array(rows.length * dim);
     rows.forEach((row, i) => features.set(row.features, i * dim));
-    const train = this.store.ready && this.shouldTrain(config.training);
+    const phase = this.trainingSteps < config.training.warmupBatches ? 'warmup' : 'full';
+    const train = (phase === 'warmup' || this.store.ready) && this.shouldTrain(config.training);
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
     const result = await this.trainer.step({
       // The buffer is transferred to the worker: keep our own copy for the drift statistics.
       features: features.slice(),
       rows: rows.length,
       train,
+      phase,
       seed: this.counts.batches,
-      ...(train ? this.trainingInputs(rows) : {}),
+      ...(train && this.store.ready ? this.trainingInputs(rows) : {}),
     });
     timer();
+    if (result.trained) this.trainingSteps += 1;
+    const restarted = this.trainer.restarts - this.restartsCounted;
+    if (restarted > 0) metrics.workerRestarts.inc(restarted);
+    this.restartsCounted = this.trainer.restarts;
     this.modelVersion = result.modelVersion;
     metrics.modelVersion.set(result.modelVersion);
     metrics.workerTensors.set(result.numTensors);
@@ -293,6 +332,8 @@ export class BatchProcessor {
     sinkTimer();
     for (const a of assignments) a.record.chunk.settle();
     for (const d of deadLetters) d.record.chunk.settle();
+    this.checkpointer.settled(assignments.map((a) => a.record));
+    this.checkpointer.settled(deadLetters.map((d) => d.record));
     this.counts.assigned += assignments.length;
     this.counts.invalid += deadLetters.length;
     metrics.recordsAssigned.inc(assignments.length);
@@ -398,6 +439,32 @@ export class BatchProcessor {
         ...(e.feature === null ? {} : { feature: e.feature }),
       });
     }
+  }
+
+  /** Writes a checkpoint now, if checkpoints are on and the state is whole (no warm-up wait). */
+  private async checkpoint(why: 'schedule' | 'shutdown'): Promise<void> {
+    if (!this.checkpointer.enabled || this.trainer === undefined || !this.store.ready) return;
+    if (this.pending.length > 0) return;
+    const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
+    const model = await this.trainer.getState();
+    const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
+      writtenAt: new Date().toISOString(),
+      batches: this.counts.batches,
+      records: this.counts.assigned + this.counts.invalid,
+      inputDim: this.decoder.dim,
+      configDigest: stateDigest(this.deps.config),
+      model: modelStateToJson(model),
+      store: this.store.snapshot(),
+      decoder: this.decoder.statistics(),
+      offsets: this.checkpointer.offsets(),
+    });
+    this.checkpointer.written();
+    timer();
+    this.deps.logger[why === 'shutdown' ? 'info' : 'debug']('checkpoint written', {
+      path,
+      modelVersion: model.version,
+      storeVersion: this.store.version,
+    });
   }
 
   private async writeWithRetry(

@@ -28,6 +28,14 @@ import type { Source } from '../sources/source.js';
 import { createSyntheticSource } from '../sources/synthetic-source.js';
 import { BatchProcessor, type ProcessorStatus } from './batch-processor.js';
 import type { PipelineObserver } from './batch-report.js';
+import type { ModelState } from '../model/model-state.js';
+import {
+  CheckpointError,
+  readCheckpoint,
+  type CheckpointFile,
+  type SourceOffset,
+} from '../sinks/checkpoint.js';
+import { stateDigest } from './checkpointer.js';
 import { microBatch } from './micro-batch.js';
 
 export interface PipelineOptions {
@@ -59,6 +67,8 @@ export interface Pipeline {
   clusters(): unknown;
   /** The HTTP server's address once run() started it. */
   readonly httpUrl: string | undefined;
+  /** The trainer workers, once the first batch started them (operations and fault tests). */
+  readonly trainer: TrainerPool | undefined;
 }
 
 export async function createPipeline(
@@ -68,14 +78,19 @@ export async function createPipeline(
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? new Metrics();
   metrics.learningRate.set(config.model.learningRate);
-  const source = options.source ?? createSource(config, logger);
+  const resume = config.checkpoint.resume ? await loadResume(config, logger) : undefined;
+  const source = options.source ?? createSource(config, logger, resume?.offsets ?? []);
   const sink = options.sink ?? (await createSink(config, logger));
   let backend: string | undefined;
-  const startTrainer = async (inputDim: number): Promise<TrainerPool> => {
+  let trainer: TrainerPool | undefined;
+  const startTrainer = async (inputDim: number, state?: ModelState): Promise<TrainerPool> => {
     const { pool, init } = await TrainerPool.start({
       backend: config.model.backend,
       model: { ...config.model, inputDim },
       losses: config.losses,
+      workers: config.model.workers,
+      logger,
+      ...(state === undefined ? {} : { state }),
     });
     backend = init.backend.name;
     metrics.observeWorkerPool(pool);
@@ -87,7 +102,12 @@ export async function createPipeline(
       },
       1,
     );
-    logger.info(describeChoice(init.backend), { inputDim, parameters: init.parameterCount });
+    logger.info(describeChoice(init.backend), {
+      inputDim,
+      parameters: init.parameterCount,
+      workers: pool.replicaCount,
+    });
+    trainer = pool;
     return pool;
   };
   const liveView = config.http.liveView ? new LiveViewState() : undefined;
@@ -96,7 +116,15 @@ export async function createPipeline(
     ...(liveView === undefined ? [] : [liveView]),
     ...(options.observers ?? []),
   ];
-  const processor = new BatchProcessor({ config, logger, metrics, sink, startTrainer, observers });
+  const processor = new BatchProcessor({
+    config,
+    logger,
+    metrics,
+    sink,
+    startTrainer,
+    observers,
+    ...(resume === undefined ? {} : { resume }),
+  });
   const started = Date.now();
   let consumed = 0;
   let http: RunningHttpServer | undefined;
@@ -205,18 +233,48 @@ export async function createPipeline(
     get httpUrl() {
       return http?.url;
     },
+    get trainer() {
+      return trainer;
+    },
   };
 }
 
-function createSource(config: Config, logger: Logger): Source {
+function createSource(config: Config, logger: Logger, resumeAt: readonly SourceOffset[]): Source {
+  // Bounded sources have one partition; their offsets are sequence numbers to skip up to, and
+  // only when the checkpoint was written from the same source (its topic is the file path).
+  const topic = config.source === 'file' ? config.file.path : 'synthetic';
+  const skip = Number(resumeAt.find((o) => o.topic === topic && o.partition === 0)?.offset ?? 0);
   switch (config.source) {
     case 'synthetic':
-      return createSyntheticSource(config.synthetic, config.batch.maxInFlight);
+      return createSyntheticSource(config.synthetic, config.batch.maxInFlight, skip);
     case 'file':
-      return createFileSource(config.file, config.decode.labelField, config.batch.maxInFlight);
+      return createFileSource(
+        config.file,
+        config.decode.labelField,
+        config.batch.maxInFlight,
+        skip,
+      );
     case 'kafka':
-      return createKafkaSource(config.kafka, logger);
+      return createKafkaSource(config.kafka, logger, resumeAt);
   }
+}
+
+async function loadResume(config: Config, logger: Logger): Promise<CheckpointFile> {
+  const checkpoint = await readCheckpoint(config.checkpoint.dir);
+  if (checkpoint.configDigest !== stateDigest(config)) {
+    throw new CheckpointError(
+      `the checkpoint in ${config.checkpoint.dir} was written with another model, decoder or cluster configuration ` +
+        '(model layers, embedding size, decode fields, cluster.k or distance differ): resume with the configuration it was written with, ' +
+        'or start without --resume',
+    );
+  }
+  logger.info('resuming from checkpoint', {
+    dir: config.checkpoint.dir,
+    writtenAt: checkpoint.writtenAt,
+    modelVersion: checkpoint.model.version,
+    offsets: checkpoint.offsets.map((o) => `${o.topic}/${o.partition}@${o.offset}`).join(','),
+  });
+  return checkpoint;
 }
 
 async function createSink(config: Config, logger: Logger): Promise<Sink> {

@@ -14,6 +14,8 @@ export function createFileSource(
   config: Config['file'],
   labelField: string,
   maxInFlight: number,
+  /** Resume: skip the lines before this line number. */
+  skip = 0,
 ): Source {
   let stopped = false;
   const format =
@@ -32,6 +34,7 @@ export function createFileSource(
     for await (const line of lines) {
       lineNumber += 1;
       if (line.trim() === '') continue;
+      if (lineNumber < skip && header !== undefined) continue;
       let value = line;
       if (format === 'csv') {
         if (header === undefined) {

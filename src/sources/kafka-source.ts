@@ -12,6 +12,7 @@ import { Observable, Subject } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from './kafka-log.js';
+import type { SourceOffset } from '../sinks/checkpoint.js';
 import { RecordChunk, type Source } from './source.js';
 
 export function kafkaClientConfig(config: Config['kafka'], logger: Logger): KafkaConfig {
@@ -24,7 +25,12 @@ export function kafkaClientConfig(config: Config['kafka'], logger: Logger): Kafk
   };
 }
 
-export function createKafkaSource(config: Config['kafka'], logger: Logger): Source {
+export function createKafkaSource(
+  config: Config['kafka'],
+  logger: Logger,
+  /** Resume: read these partitions from these offsets (a checkpoint's), not the committed ones. */
+  resumeAt: readonly SourceOffset[] = [],
+): Source {
   const kafka = new Kafka(kafkaClientConfig(config, logger));
   const consumer: Consumer = kafka.consumer({
     groupId: config.groupId,
@@ -35,6 +41,24 @@ export function createKafkaSource(config: Config['kafka'], logger: Logger): Sour
   let connected = false;
   let crashed = false;
   let stopping = false;
+  const seekPending = new Map(
+    resumeAt.filter((o) => o.topic === config.inputTopic).map((o) => [o.partition, o.offset]),
+  );
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    // The state (model, store) covers records before the checkpoint's offsets: read from there,
+    // even where the group committed further, so the state sees every record once.
+    for (const partition of payload.memberAssignment[config.inputTopic] ?? []) {
+      const offset = seekPending.get(partition);
+      if (offset === undefined) continue;
+      seekPending.delete(partition);
+      consumer.seek({ topic: config.inputTopic, partition, offset });
+      logger.info('seeking to the checkpoint offset', {
+        topic: config.inputTopic,
+        partition,
+        offset,
+      });
+    }
+  });
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));
   consumer.on(consumer.events.CRASH, (event) => {

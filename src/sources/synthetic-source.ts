@@ -8,13 +8,19 @@ import { DriftingMixture } from './drifting-mixture.js';
 import { pacedChunks } from './paced-chunks.js';
 import type { Source, SourceRecord } from './source.js';
 
-export function createSyntheticSource(config: Config['synthetic'], maxInFlight: number): Source {
+export function createSyntheticSource(
+  config: Config['synthetic'],
+  maxInFlight: number,
+  /** Resume: regenerate and drop the records before this sequence number. */
+  skip = 0,
+): Source {
   let stopped = false;
   const mixture = new DriftingMixture(config);
   function* records(): Generator<Omit<SourceRecord, 'chunk'>> {
     for (let offset = 0; config.totalRecords === 0 || offset < config.totalRecords; offset++) {
       const malformed = config.malformedEvery > 0 && (offset + 1) % config.malformedEvery === 0;
       const point = mixture.next();
+      if (offset < skip) continue;
       const value = malformed
         ? '{"features": [1, 2,'
         : JSON.stringify({ features: point.features, label: point.label });

@@ -1,0 +1,88 @@
+/**
+ * Decides when to checkpoint and remembers which source offsets the pipeline's state covers.
+ *
+ * `settled` is called with every record once it is in the state (assigned, or dead-lettered),
+ * in processing order; the offsets kept are the next offset to read per (topic, partition).
+ * The batch processor asks `due()` between batches, when no batch is half done, so a checkpoint
+ * never splits a batch between "in the state" and "not yet".
+ */
+import type { Config } from '../config/schema.js';
+import { configDigest, type SourceOffset } from '../sinks/checkpoint.js';
+import type { SourceRecord } from '../sources/source.js';
+
+export class Checkpointer {
+  private readonly options: Config['checkpoint'];
+  private readonly next = new Map<string, SourceOffset>();
+  private batchesSince = 0;
+  private lastAt = Date.now();
+  /** Wall-clock milliseconds of the last checkpoint written (or resumed from). */
+  lastWrittenAt: number | undefined;
+
+  constructor(options: Config['checkpoint']) {
+    this.options = options;
+  }
+
+  get enabled(): boolean {
+    return this.options.dir !== '';
+  }
+
+  /** Continue from a checkpoint's offsets. */
+  resumeFrom(offsets: readonly SourceOffset[], writtenAt: number): void {
+    for (const o of offsets) this.next.set(`${o.topic}\u0000${o.partition}`, { ...o });
+    this.lastWrittenAt = writtenAt;
+  }
+
+  settled(records: readonly SourceRecord[]): void {
+    for (const r of records) {
+      const key = `${r.topic}\u0000${r.partition}`;
+      const following = (BigInt(r.offset) + 1n).toString();
+      const known = this.next.get(key);
+      if (known === undefined || BigInt(known.offset) < BigInt(following)) {
+        this.next.set(key, { topic: r.topic, partition: r.partition, offset: following });
+      }
+    }
+  }
+
+  batchDone(): void {
+    this.batchesSince += 1;
+  }
+
+  due(): boolean {
+    if (!this.enabled) return false;
+    const { everyBatches, everySeconds } = this.options;
+    if (everyBatches > 0 && this.batchesSince >= everyBatches) return true;
+    return (
+      everySeconds > 0 && this.batchesSince > 0 && Date.now() - this.lastAt >= everySeconds * 1000
+    );
+  }
+
+  written(): void {
+    this.batchesSince = 0;
+    this.lastAt = Date.now();
+    this.lastWrittenAt = this.lastAt;
+  }
+
+  offsets(): SourceOffset[] {
+    return [...this.next.values()].sort((a, b) =>
+      a.topic === b.topic ? a.partition - b.partition : a.topic < b.topic ? -1 : 1,
+    );
+  }
+}
+
+/** The configuration a checkpoint's state depends on: resuming under another one is refused. */
+export function stateDigest(config: Config): string {
+  const { hiddenLayers, embeddingDim, activation, optimizer } = config.model;
+  return configDigest({
+    model: { hiddenLayers, embeddingDim, activation, optimizer },
+    decode: {
+      vectorField: config.decode.vectorField,
+      fields: config.decode.fields,
+      standardize: config.decode.standardize,
+    },
+    cluster: { k: config.cluster.k, distance: config.cluster.distance },
+    losses: {
+      normalize: config.losses.normalize,
+      reconstruction: config.losses.reconstruction.weight > 0,
+    },
+  });
+}

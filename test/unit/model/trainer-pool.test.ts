@@ -1,0 +1,172 @@
+import { describe, expect, it } from 'vitest';
+
+import { validateConfig } from '../../../src/config/load-config.js';
+import { average, shardRows, TrainerPool } from '../../../src/model/trainer-pool.js';
+import type { ModelSpec } from '../../../src/model/protocol.js';
+import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
+
+const config = validateConfig({});
+const spec: ModelSpec = { ...config.model, inputDim: 8 };
+
+function batch(mixture: DriftingMixture, rows: number): Float32Array {
+  const out = new Float32Array(rows * 8);
+  for (let i = 0; i < rows; i++) out.set(mixture.next().features, i * 8);
+  return out;
+}
+
+function centroids(seed: number): Float32Array {
+  // Five fixed unit vectors in 16-D, so the k-means and triplet terms have something to pull to.
+  const c = new Float32Array(5 * 16);
+  for (let j = 0; j < 5; j++) c[j * 16 + ((j * 3 + seed) % 16)] = 1;
+  return c;
+}
+
+describe('shardRows and average', () => {
+  it('splits rows into contiguous shards differing by at most one row', () => {
+    expect(shardRows(10, 3)).toEqual([
+      [0, 3],
+      [3, 6],
+      [6, 10],
+    ]);
+    expect(shardRows(1, 4)).toEqual([[0, 1]]);
+  });
+
+  it('averages packed gradients entry by entry with the given weights', () => {
+    const entries = [{ name: 'a', shape: [2], offset: 0, length: 2 }];
+    const avg = average(
+      [
+        { entries, values: new Float32Array([1, 2]) },
+        { entries, values: new Float32Array([3, 6]) },
+      ],
+      [0.25, 0.75],
+    );
+    expect([...avg.values]).toEqual([2.5, 5]);
+  });
+});
+
+describe('TrainerPool with real worker threads', () => {
+  it('keeps two replicas bit-for-bit identical after 20 training steps', async () => {
+    const { pool } = await TrainerPool.start({
+      backend: 'auto',
+      model: spec,
+      losses: config.losses,
+      workers: 2,
+    });
+    try {
+      expect(pool.replicaCount).toBe(2);
+      const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
+      for (let step = 0; step < 20; step++) {
+        const result = await pool.step({
+          features: batch(mixture, 128),
+          rows: 128,
+          train: true,
+          phase: 'full',
+          seed: step,
+          centroids: centroids(step),
+          clusters: 5,
+        });
+        expect(result.trained).toBe(true);
+        expect(result.embeddings.length).toBe(128 * 16);
+      }
+      expect(pool.modelVersion).toBe(20);
+      const [a, b] = await Promise.all([pool.replicaState(0), pool.replicaState(1)]);
+      expect(a.version).toBe(20);
+      expect(b.version).toBe(20);
+      expect(a.variables.entries).toEqual(b.variables.entries);
+      expect(
+        Buffer.from(a.variables.values.buffer).equals(Buffer.from(b.variables.values.buffer)),
+      ).toBe(true);
+      expect(
+        Buffer.from(a.optimizer.values.buffer).equals(Buffer.from(b.optimizer.values.buffer)),
+      ).toBe(true);
+      // And training changed them: not equal to a fresh replica's seeded weights.
+      const fresh = await TrainerPool.start({
+        backend: 'auto',
+        model: spec,
+        losses: config.losses,
+        workers: 1,
+      });
+      const initial = await fresh.pool.getState();
+      await fresh.pool.close();
+      expect(
+        Buffer.from(initial.variables.values.buffer).equals(Buffer.from(a.variables.values.buffer)),
+      ).toBe(false);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('replaces a terminated worker, restores its replica from a healthy one and retries the batch', async () => {
+    const { pool } = await TrainerPool.start({
+      backend: 'auto',
+      model: spec,
+      losses: config.losses,
+      workers: 2,
+    });
+    try {
+      const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
+      const step = (seed: number) =>
+        pool.step({
+          features: batch(mixture, 64),
+          rows: 64,
+          train: true,
+          phase: 'full',
+          seed,
+          centroids: centroids(seed),
+          clusters: 5,
+        });
+      for (let i = 0; i < 3; i++) await step(i);
+      const victim = pool.threads[1];
+      expect(victim).toBeDefined();
+      const running = step(3);
+      await victim!.terminate();
+      const result = await running;
+      expect(result.trained).toBe(true);
+      expect(pool.restarts).toBe(1);
+      expect(pool.modelVersion).toBe(4);
+      await step(4);
+      const [a, b] = await Promise.all([pool.replicaState(0), pool.replicaState(1)]);
+      expect(a.version).toBe(5);
+      expect(
+        Buffer.from(a.variables.values.buffer).equals(Buffer.from(b.variables.values.buffer)),
+      ).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('leaks no tensors and no worker heap over 2,000 training steps', async () => {
+    const { pool } = await TrainerPool.start({
+      backend: 'auto',
+      model: spec,
+      losses: config.losses,
+      workers: 1,
+    });
+    try {
+      const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
+      const tensors: number[] = [];
+      const heap: number[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const r = await pool.step({
+          features: batch(mixture, 32),
+          rows: 32,
+          train: true,
+          phase: 'full',
+          seed: i,
+          centroids: centroids(i),
+          clusters: 5,
+        });
+        tensors.push(r.numTensors);
+        heap.push(r.heapUsedBytes);
+      }
+      // After the first steps (optimiser slots, lazily built kernels) the count must not move.
+      expect(new Set(tensors.slice(50))).toEqual(new Set([tensors[50]]));
+      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+      const early = median(heap.slice(150, 250));
+      const late = median(heap.slice(1900));
+      expect(late).toBeLessThan(early * 1.25 + 2 * 1024 * 1024);
+    } finally {
+      await pool.close();
+    }
+  });
+});

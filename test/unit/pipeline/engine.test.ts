@@ -1,0 +1,234 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { OnlineKMeans } from '../../../src/cluster/online-k-means.js';
+import { validateConfig } from '../../../src/config/load-config.js';
+import { silentLogger } from '../../../src/log.js';
+import { Metrics } from '../../../src/metrics/metrics.js';
+import { modelStateFromJson } from '../../../src/model/model-state.js';
+import { TrainerPool } from '../../../src/model/trainer-pool.js';
+import type { BatchReport } from '../../../src/pipeline/batch-report.js';
+import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
+import { readCheckpoint } from '../../../src/sinks/checkpoint.js';
+import type { Assignment, Sink } from '../../../src/sinks/sink.js';
+import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
+import { runCli } from '../../helpers/cli-process.js';
+
+function quiet(overrides: Record<string, unknown>) {
+  return validateConfig({
+    http: { enabled: false },
+    log: { level: 'silent', statusIntervalMs: 0 },
+    ...overrides,
+  });
+}
+
+function collectingSink(delayMs = 0): Sink & { assignments: Assignment[] } {
+  const assignments: Assignment[] = [];
+  return {
+    assignments,
+    write: async (output) => {
+      if (delayMs > 0) await new Promise((r) => setTimeout(r, delayMs));
+      assignments.push(...output.assignments);
+    },
+    close: async () => undefined,
+  };
+}
+
+describe('the trainer engine inside the pipeline', () => {
+  it('replaces a worker killed mid-stream and still assigns every record once', async () => {
+    const sink = collectingSink();
+    let batches = 0;
+    let killed = false;
+    const pipeline = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 6000, recordsPerSecond: 0 },
+        model: { workers: 2 },
+        cluster: { k: 5 },
+      }),
+      {
+        logger: silentLogger,
+        sink,
+        metrics: new Metrics({ defaultMetrics: false }),
+        observers: [
+          {
+            onBatch: () => {
+              batches += 1;
+              if (batches === 6 && !killed) {
+                killed = true;
+                void pipeline.trainer!.threads[0]!.terminate();
+              }
+            },
+          },
+        ],
+      },
+    );
+    await pipeline.run();
+    expect(killed).toBe(true);
+    expect(pipeline.status().workerRestarts).toBeGreaterThanOrEqual(1);
+    const offsets = new Set(sink.assignments.map((a) => a.record.offset));
+    expect(offsets.size).toBe(6000);
+    expect(sink.assignments).toHaveLength(6000);
+  });
+
+  it('trains the autoencoder alone during training.warmupBatches, then every loss', async () => {
+    const reports: BatchReport[] = [];
+    const pipeline = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 4000, recordsPerSecond: 0 },
+        training: { warmupBatches: 3 },
+        cluster: { k: 5 },
+      }),
+      {
+        logger: silentLogger,
+        sink: collectingSink(),
+        metrics: new Metrics({ defaultMetrics: false }),
+        observers: [{ onBatch: (r) => reports.push(r) }],
+      },
+    );
+    await pipeline.run();
+    const trained = reports
+      .filter((r) => Object.keys(r.losses).length > 0)
+      .map((r) => Object.keys(r.losses).sort());
+    // Warm-up steps run while the store still samples, so all three happen before it starts.
+    expect(trained.slice(0, 3)).toEqual([
+      ['reconstruction', 'total'],
+      ['reconstruction', 'total'],
+      ['reconstruction', 'total'],
+    ]);
+    expect(trained.at(-1)).toEqual(['kmeans', 'reconstruction', 'total', 'triplet']);
+  });
+
+  it('never holds more records than the source may have in flight while a slow sink holds it back', async () => {
+    const sink = collectingSink(20);
+    const pipeline = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 3000, recordsPerSecond: 0, chunkSize: 100 },
+        batch: { size: 100, maxInFlight: 3 },
+        cluster: { k: 5, warmupSize: 200, reservoirSize: 200 },
+      }),
+      { logger: silentLogger, sink, metrics: new Metrics({ defaultMetrics: false }) },
+    );
+    let peak = 0;
+    const sampler = setInterval(
+      () => (peak = Math.max(peak, pipeline.status().recordsInFlight)),
+      2,
+    );
+    await pipeline.run();
+    clearInterval(sampler);
+    expect(sink.assignments).toHaveLength(3000);
+    expect(peak).toBeGreaterThan(0);
+    expect(peak).toBeLessThanOrEqual(3 * 100);
+  });
+
+  it('a checkpoint restored in new processes reproduces the same embeddings and assignments', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-checkpoint-'));
+    const checkpointDir = join(dir, 'checkpoint');
+    const trainingRun = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 3000, recordsPerSecond: 0 },
+        cluster: { k: 5 },
+        checkpoint: { dir: checkpointDir },
+      }),
+      {
+        logger: silentLogger,
+        sink: collectingSink(),
+        metrics: new Metrics({ defaultMetrics: false }),
+      },
+    );
+    await trainingRun.run();
+    expect(existsSync(join(checkpointDir, 'checkpoint.json'))).toBe(true);
+    const checkpoint = await readCheckpoint(checkpointDir);
+    expect(checkpoint.offsets).toEqual([{ topic: 'synthetic', partition: 0, offset: '3000' }]);
+    expect(checkpoint.model.version).toBeGreaterThan(0);
+
+    // New input the model never saw, as a JSONL file.
+    const probe = new DriftingMixture({
+      seed: 99,
+      dim: 8,
+      clusters: 5,
+      spread: 0.6,
+      separation: 6,
+      driftEveryRecords: 0,
+    });
+    const rows = Array.from({ length: 300 }, () => probe.next());
+    const probeFile = join(dir, 'probe.jsonl');
+    writeFileSync(
+      probeFile,
+      rows.map((p) => JSON.stringify({ features: p.features })).join('\n') + '\n',
+    );
+
+    const resumeIn = async (name: string): Promise<{ clusterId: number; distance: number }[]> => {
+      const copy = join(dir, name);
+      cpSync(checkpointDir, copy, { recursive: true });
+      const out = join(dir, `${name}.jsonl`);
+      const { code, stderr } = await runCli([
+        'run',
+        '--source',
+        'file',
+        '--file',
+        probeFile,
+        '--resume',
+        '--checkpoint-dir',
+        copy,
+        '--assignments',
+        'file',
+        '--set',
+        `sinks.assignmentsFile=${out}`,
+        '--set',
+        'training.mode=off',
+        '--set',
+        'checkpoint.onShutdown=false',
+        '--set',
+        'cluster.k=5',
+        '--batch-size',
+        '100',
+        '--set',
+        'file.chunkSize=100',
+        '--port',
+        '0',
+        '--log-level',
+        'warn',
+      ]);
+      expect(code, stderr).toBe(0);
+      return readFileSync(out, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as { clusterId: number; distance: number });
+    };
+    const [first, second] = [await resumeIn('a'), await resumeIn('b')];
+    expect(first).toHaveLength(300);
+    expect(second.map((a) => [a.clusterId, a.distance])).toEqual(
+      first.map((a) => [a.clusterId, a.distance]),
+    );
+
+    // The same computation in this process: embeddings from the checkpoint's weights, assigned
+    // by the checkpoint's store, batch by batch as the pipeline does.
+    const { pool } = await TrainerPool.start({
+      backend: 'auto',
+      model: { ...quiet({}).model, inputDim: 8 },
+      losses: quiet({}).losses,
+      workers: 1,
+      state: modelStateFromJson(checkpoint.model),
+    });
+    const store = OnlineKMeans.restore(checkpoint.store);
+    const expected: [number, number][] = [];
+    for (let b = 0; b < 3; b++) {
+      const features = new Float32Array(100 * 8);
+      rows.slice(b * 100, (b + 1) * 100).forEach((p, i) => features.set(p.features, i * 8));
+      const { embeddings } = await pool.step({
+        features,
+        rows: 100,
+        train: false,
+        phase: 'full',
+        seed: b,
+      });
+      const { clusterIds, distances } = store.update(embeddings);
+      clusterIds.forEach((id, i) => expected.push([id, distances[i]!]));
+    }
+    await pool.close();
+    expect(first.map((a) => [a.clusterId, a.distance])).toEqual(expected);
+  });
+});
