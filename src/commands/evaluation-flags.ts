@@ -125,8 +125,9 @@ export function parseEvaluationFlags(
   command: string,
   argv: readonly string[],
   extra: Record<string, FlagSpec>,
+  base: Record<string, FlagSpec> = EVALUATION_FLAGS,
 ): EvaluationFlags {
-  const specs = { ...EVALUATION_FLAGS, ...extra };
+  const specs = { ...base, ...extra };
   let values: EvaluationFlags['values'];
   try {
     const options = Object.fromEntries(

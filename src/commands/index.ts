@@ -3,6 +3,7 @@
  * exit code; adding a command is one entry here.
  */
 import { evaluateMain } from './evaluate.js';
+import { produceMain } from './produce.js';
 import { replayMain } from './replay.js';
 import { runMain } from './run.js';
 
@@ -24,5 +25,9 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     summary:
       're-read a topic range through the pipeline (never commits) and write a metrics report',
     main: replayMain,
+  },
+  produce: {
+    summary: 'write a CSV or JSONL data set to a topic, one record per row (demos, evaluations)',
+    main: produceMain,
   },
 };

@@ -138,6 +138,7 @@ export function createKafkaRangeSource(options: KafkaRangeOptions): Source {
   const pending = new Set(
     range.filter((p) => BigInt(p.end) > BigInt(p.start)).map((p) => p.partition),
   );
+  const next = new Map(range.map((p) => [p.partition, BigInt(p.start)]));
   const chunks = new Subject<RecordChunk>();
   let connected = false;
   let ended = false;
@@ -168,6 +169,15 @@ export function createKafkaRangeSource(options: KafkaRangeOptions): Source {
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
     if (payload.topic === topic) reached(payload.partition, payload.lastOffset);
   });
+  // The group has no committed offsets, so every join (the first, or one after kafkajs restarted
+  // a crashed consumer) would start at the earliest offset: move each partition to where this
+  // pass is. A seek before the join would be lost with the consumer group kafkajs recreates.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    for (const partition of pending) {
+      const offset = next.get(partition);
+      if (offset !== undefined) consumer.seek({ topic, partition, offset: offset.toString() });
+    }
+  });
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (!payload.restart) chunks.error(payload.error);
   });
@@ -188,7 +198,9 @@ export function createKafkaRangeSource(options: KafkaRangeOptions): Source {
         const chunk = new RecordChunk();
         for (const message of batch.messages) {
           const offset = BigInt(message.offset);
-          if (offset < bound.start || offset >= bound.end) continue;
+          // Below `next`: already delivered before a rejoin moved the fetch position back.
+          if (offset < (next.get(batch.partition) ?? bound.start) || offset >= bound.end) continue;
+          next.set(batch.partition, offset + 1n);
           chunk.add({
             topic: batch.topic,
             partition: batch.partition,
@@ -203,10 +215,6 @@ export function createKafkaRangeSource(options: KafkaRangeOptions): Source {
         await settledWithHeartbeats(chunk.done, heartbeat);
       },
     });
-    for (const p of range) {
-      if (pending.has(p.partition))
-        consumer.seek({ topic, partition: p.partition, offset: p.start });
-    }
   };
 
   return {
