@@ -1,16 +1,16 @@
 /**
  * `npm run bench`: every benchmark, one after the other, printing markdown tables.
  * `npm run bench -- --quick` runs smaller sizes; `npm run bench -- pipeline cluster` runs only
- * the named ones (pipeline, losses, cluster).
+ * the named ones (engine, losses, cluster, ...).
  */
 import { runClusterBench } from './cluster.js';
+import { runEngineBench } from './engine.js';
 import { runLossBench } from './losses.js';
-import { runPipelineBench } from './pipeline.js';
 
 const BENCHES: Record<string, (options: { quick?: boolean }) => Promise<void>> = {
-  pipeline: runPipelineBench,
   losses: runLossBench,
   cluster: runClusterBench,
+  engine: runEngineBench,
 };
 
 const args = process.argv.slice(2);

@@ -66,6 +66,8 @@ const decodeSchema = z
     labelField: z.string().default('label'),
     maxRecordBytes: positiveInt.default(1_048_576),
     standardize: z.boolean().default(false),
+    schemaVersionField: z.string().default(''),
+    schemaVersions: z.array(z.union([z.string(), z.number()])).default([]),
   })
   .prefault({});
 
@@ -212,6 +214,13 @@ function crossFieldProblems(config: Config): CrossFieldProblem[] {
       input: config.kafka.heartbeatIntervalMs,
     });
   }
+  if (config.decode.schemaVersionField !== '' && config.decode.schemaVersions.length === 0) {
+    problems.push({
+      path: ['decode', 'schemaVersions'],
+      message: 'must list the accepted versions when decode.schemaVersionField is set',
+      input: config.decode.schemaVersions,
+    });
+  }
   if (config.decode.fields.length > 0 && config.decode.dim !== 0) {
     if (config.decode.dim !== config.decode.fields.length) {
       problems.push({
@@ -277,6 +286,8 @@ export const FIXES: Readonly<Record<string, string>> = {
   'kafka.heartbeatIntervalMs':
     'set kafka.heartbeatIntervalMs lower than kafka.sessionTimeoutMs; about a third of it is recommended',
   'file.path': 'set file.path, or pass --file PATH',
+  'decode.schemaVersions':
+    'list the versions this configuration decodes, e.g. [1, 2], or set decode.schemaVersionField to an empty string',
   'decode.dim': 'set decode.dim to the number of decode.fields, or to 0 to take it from the data',
   'batch.size':
     'set batch.size to an integer from 1 to 65536 (default 256), or pass --batch-size N',

@@ -17,7 +17,8 @@ export type DecodeReason =
   | 'missing_field'
   | 'wrong_type'
   | 'non_finite'
-  | 'wrong_length';
+  | 'wrong_length'
+  | 'schema_version';
 
 export type Decoded =
   | {
@@ -86,6 +87,18 @@ export class JsonDecoder {
       return fail('not_an_object', 'the value must be a JSON object');
     }
     const object = parsed as Record<string, unknown>;
+    const versionField = this.options.schemaVersionField;
+    if (versionField !== '') {
+      const version = object[versionField];
+      if (!this.options.schemaVersions.some((v) => v === version)) {
+        return fail(
+          'schema_version',
+          version === undefined
+            ? `the schema version field "${versionField}" is missing`
+            : `schema version ${JSON.stringify(version)} is not one of the accepted ${JSON.stringify(this.options.schemaVersions)}`,
+        );
+      }
+    }
     const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
     if (!raw.ok) return raw;
     const label = object[this.options.labelField];

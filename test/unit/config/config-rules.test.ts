@@ -97,6 +97,13 @@ describe('configuration rules: one test per rule, message pinned', () => {
     );
   });
 
+  it('a schema version field without accepted versions', () => {
+    expect(errorFor({ 'decode.schemaVersionField': 'v' })).toContain(
+      '  - decode.schemaVersions: [] is invalid: must list the accepted versions when decode.schemaVersionField is set. ' +
+        'Fix: list the versions this configuration decodes, e.g. [1, 2], or set decode.schemaVersionField to an empty string',
+    );
+  });
+
   it('a warm-up sample smaller than k', () => {
     expect(errorFor({ 'cluster.k': 10, 'cluster.warmupSize': 5 })).toContain(
       '  - cluster.warmupSize: 5 is invalid: must be at least cluster.k (10): k-means++ picks its k seeds among the warm-up records. ' +

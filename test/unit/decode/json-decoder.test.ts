@@ -61,6 +61,22 @@ describe('JsonDecoder', () => {
     });
   });
 
+  it('rejects records of an unexpected schema version, or without one', () => {
+    const d = decoder({ schemaVersionField: 'v', schemaVersions: [1, '2'] });
+    expect(d.decode(json({ v: 1, features: [1] })).ok).toBe(true);
+    expect(d.decode(json({ v: '2', features: [1] })).ok).toBe(true);
+    expect(d.decode(json({ v: 3, features: [1] }))).toEqual({
+      ok: false,
+      reason: 'schema_version',
+      message: 'schema version 3 is not one of the accepted [1,"2"]',
+    });
+    expect(d.decode(json({ features: [1] }))).toEqual({
+      ok: false,
+      reason: 'schema_version',
+      message: 'the schema version field "v" is missing',
+    });
+  });
+
   it('standardises with the running mean and sample standard deviation', () => {
     const d = decoder({ standardize: true });
     const out = [1, 3, 5].map((x) => {

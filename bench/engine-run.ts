@@ -1,0 +1,76 @@
+/**
+ * One engine benchmark configuration, run in its own process so its peak memory is its own:
+ * `tsx bench/engine-run.ts '{"backend":"wasm","batch":256,"workers":2,"training":"every","records":50000}'`
+ * prints one JSON line with the figures. bench/engine.ts runs the grid.
+ */
+import { validateConfig } from '../src/config/load-config.js';
+import { silentLogger } from '../src/log.js';
+import { Metrics } from '../src/metrics/metrics.js';
+import { createPipeline } from '../src/pipeline/create-pipeline.js';
+
+export interface EngineRun {
+  backend: 'tensorflow' | 'wasm' | 'cpu';
+  batch: number;
+  workers: number;
+  training: 'every' | 'off';
+  records: number;
+}
+
+export interface EngineFigures extends EngineRun {
+  chosenBackend: string;
+  recordsPerSecond: number;
+  seconds: number;
+  /** Share of the wall time the pipeline waited on the workers (the rest is main-thread work). */
+  workerShare: number;
+  peakRssBytes: number;
+}
+
+async function sumOf(metrics: Metrics, stage: string): Promise<number> {
+  const data = await metrics.stageDuration.get();
+  return data.values
+    .filter(
+      (v) =>
+        v.metricName === 'streamclust_stage_duration_seconds_sum' && v.labels['stage'] === stage,
+    )
+    .reduce((s, v) => s + v.value, 0);
+}
+
+export async function runEngineConfiguration(run: EngineRun): Promise<EngineFigures> {
+  const config = validateConfig({
+    synthetic: {
+      totalRecords: run.records,
+      recordsPerSecond: 0,
+      chunkSize: run.batch,
+      driftEveryRecords: 0,
+    },
+    batch: { size: run.batch },
+    model: { backend: run.backend, workers: run.workers },
+    training: { mode: run.training },
+    http: { enabled: false },
+    drift: { enabled: false },
+    log: { level: 'silent', statusIntervalMs: 0 },
+  });
+  const metrics = new Metrics({ defaultMetrics: false });
+  const pipeline = await createPipeline(config, {
+    logger: silentLogger,
+    metrics,
+    sink: { write: async () => undefined, close: async () => undefined },
+  });
+  const started = performance.now();
+  await pipeline.run();
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    ...run,
+    chosenBackend: pipeline.status().backend ?? '?',
+    recordsPerSecond: run.records / seconds,
+    seconds,
+    workerShare: (await sumOf(metrics, 'worker')) / seconds,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+  };
+}
+
+if (process.argv[1]?.endsWith('engine-run.ts')) {
+  const run = JSON.parse(process.argv[2] ?? '{}') as EngineRun;
+  process.stdout.write(JSON.stringify(await runEngineConfiguration(run)) + '\n');
+  process.exit(0);
+}
