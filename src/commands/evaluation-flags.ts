@@ -229,7 +229,6 @@ export function evaluationConfig(
     'http.enabled': false,
     'log.statusIntervalMs': 0,
     'log.level': 'warn',
-    ...(flags.mode === 'frozen' ? { 'training.mode': 'off' } : {}),
     ...defaults,
   };
   const applied = Object.fromEntries(Object.entries(evalDefaults).filter(([key]) => !isSet(key)));

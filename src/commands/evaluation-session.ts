@@ -25,22 +25,41 @@ export interface SessionOptions {
   openPass: (config: Config, logger: Logger, pass: number) => Source;
 }
 
-function rejectFrozen(flags: EvaluationFlags): void {
-  if (flags.mode !== 'frozen' && flags.checkpoint === undefined) return;
-  throw new ConfigError([
-    {
-      key: flags.mode === 'frozen' ? '--frozen' : '--checkpoint',
-      value: flags.checkpoint === undefined ? 'set' : JSON.stringify(flags.checkpoint),
-      rule: 'checkpoints are not available yet: the pipeline cannot resume a model and store from one',
-      fix: 'replay with --train (the default), which trains the model as it reads',
-    },
-  ]);
+/**
+ * `--checkpoint dir` starts the model, optimiser, store and decoder from the checkpoint the run
+ * command wrote there (never writing one back: an evaluation must not move a live job's state);
+ * `--frozen` also turns training off. The store still takes its online k-means updates: the
+ * pipeline has no switch to freeze it.
+ */
+function checkpointOverrides(flags: EvaluationFlags): Record<string, unknown> {
+  if (flags.mode === 'frozen' && flags.checkpoint === undefined) {
+    throw new ConfigError([
+      {
+        key: '--frozen',
+        value: 'without --checkpoint',
+        rule: 'a frozen replay needs a trained model and store to start from',
+        fix: 'pass --checkpoint <dir> (a directory the run command wrote checkpoints to), or replay with --train',
+      },
+    ]);
+  }
+  return {
+    ...(flags.checkpoint === undefined
+      ? {}
+      : {
+          'checkpoint.dir': flags.checkpoint,
+          'checkpoint.resume': true,
+          'checkpoint.everyBatches': 0,
+          'checkpoint.everySeconds': 0,
+          'checkpoint.onShutdown': false,
+        }),
+    ...(flags.mode === 'frozen' ? { 'training.mode': 'off' } : {}),
+  };
 }
 
 export async function runEvaluationSession(options: SessionOptions): Promise<number> {
   const { flags } = options;
-  rejectFrozen(flags);
-  const first = evaluationConfig(flags, options.overrides);
+  const overrides = { ...options.overrides, ...checkpointOverrides(flags) };
+  const first = evaluationConfig(flags, overrides);
   const logger = createLogger(first.log.level);
   const scan = await scanLabels(options.openPass(first, logger, 0), first.decode.labelField);
   if (scan.records === 0) {
@@ -54,12 +73,15 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
     ]);
   }
   const isSet = userSetKeys(flags);
-  const fromLabels = !isSet('cluster.k') && scan.labels.size >= 2;
+  // A checkpoint's store has its own k and needs no warm-up; its configuration must match.
+  const fromCheckpoint = flags.checkpoint !== undefined;
+  const fromLabels = !fromCheckpoint && !isSet('cluster.k') && scan.labels.size >= 2;
   const k = fromLabels ? scan.labels.size : first.cluster.k;
-  const warmup = isSet('cluster.warmupSize')
-    ? first.cluster.warmupSize
-    : Math.max(k, Math.min(first.cluster.warmupSize, scan.records));
-  const config = evaluationConfig(flags, options.overrides, {
+  const warmup =
+    fromCheckpoint || isSet('cluster.warmupSize')
+      ? first.cluster.warmupSize
+      : Math.max(k, Math.min(first.cluster.warmupSize, scan.records));
+  const config = evaluationConfig(flags, overrides, {
     'cluster.k': k,
     'cluster.warmupSize': warmup,
   });

@@ -1,0 +1,115 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+import type { EvaluationReport } from '../../../src/eval/evaluation-report.js';
+import { runCli } from '../../helpers/cli-process.js';
+
+const WINE = 'test/fixtures/datasets/wine.csv';
+const DIGITS = 'test/fixtures/datasets/digits.csv';
+
+function readReport(dir: string): EvaluationReport {
+  return JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as EvaluationReport;
+}
+
+describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
+  it('runs wine for 3 passes with k from the labels and a warm-up of one pass', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-eval-'));
+    const { code, stdout, stderr } = await runCli([
+      'evaluate',
+      '--file',
+      WINE,
+      '--passes',
+      '3',
+      '--window',
+      '50',
+      '--report',
+      dir,
+      '--tsne-points',
+      '40',
+    ]);
+    expect(stderr).not.toMatch(/unexpected error/);
+    expect(code).toBe(0);
+    expect(stderr).toContain('k = 3 (the number of distinct "label" values');
+    const report = readReport(dir);
+    expect(report.choices).toMatchObject({ k: 3, kSource: 'labels', warmupSize: 178, passes: 3 });
+    expect(report.configuration.cluster.k).toBe(3);
+    expect(report.passes.map((p) => [p.pass, p.start, p.end, p.metrics.records])).toEqual([
+      [1, 0, 178, 178],
+      [2, 178, 356, 178],
+      [3, 356, 534, 178],
+    ]);
+    // Windows of 50 restart at every pass: 50, 50, 50, 28 per pass.
+    expect(report.windows.map((w) => w.end - w.start)).toEqual(
+      [1, 2, 3].flatMap(() => [50, 50, 50, 28]),
+    );
+    expect(report.embeddings?.clusters).toHaveLength(178);
+    expect(report.embeddings?.tsne?.points).toHaveLength(40);
+    // The table on stdout repeats the report's per-pass NMI.
+    const nmi = report.passes[2]?.metrics.values.nmi as number;
+    expect(stdout).toMatch(new RegExp(`^\\| 3 \\| 178 \\| \\d+ \\| ${nmi.toFixed(4)} \\|`, 'm'));
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('refuses --frozen without a checkpoint, naming the fix', async () => {
+    const { code, stderr } = await runCli(['evaluate', '--file', WINE, '--frozen']);
+    expect(code).toBe(78);
+    expect(stderr).toContain('--frozen: without --checkpoint is invalid');
+    expect(stderr).toContain('pass --checkpoint <dir>');
+  });
+
+  it('--frozen --checkpoint evaluates the checkpoint without training it or writing it back', async () => {
+    const checkpoint = mkdtempSync(join(tmpdir(), 'streamclust-ckpt-'));
+    const tuned = [
+      '--k',
+      '10',
+      '--set',
+      'cluster.warmupSize=500',
+      '--set',
+      'decode.standardize=true',
+    ];
+    const run = await runCli([
+      'run',
+      '--source',
+      'file',
+      '--file',
+      DIGITS,
+      '--checkpoint-dir',
+      checkpoint,
+      '--port',
+      '0',
+      '--log-level',
+      'warn',
+      ...tuned,
+    ]);
+    expect(run.code).toBe(0);
+    const before = readFileSync(join(checkpoint, 'checkpoint.json'), 'utf8');
+    const trainedVersion = (JSON.parse(before) as { model: { version: number } }).model.version;
+    expect(trainedVersion).toBeGreaterThan(0);
+
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-eval-'));
+    const evaluated = await runCli([
+      'evaluate',
+      '--file',
+      DIGITS,
+      '--frozen',
+      '--checkpoint',
+      checkpoint,
+      '--passes',
+      '2',
+      '--report',
+      dir,
+      '--tsne-points',
+      '0',
+      ...tuned,
+    ]);
+    expect(evaluated.code).toBe(0);
+    const report = readReport(dir);
+    expect(report.choices.mode).toBe('frozen');
+    expect(report.configuration.training.mode).toBe('off');
+    expect(new Set(report.windows.map((w) => w.modelVersion))).toEqual(new Set([trainedVersion]));
+    expect(report.passes[0]?.metrics.clusters).toBe(10);
+    expect(readFileSync(join(checkpoint, 'checkpoint.json'), 'utf8')).toBe(before);
+  });
+});
