@@ -10,6 +10,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
+import { redactSecrets } from '../sources/kafka-security.js';
 
 const FLAGS = {
   config: {
@@ -259,7 +260,7 @@ export async function runMain(argv: readonly string[]): Promise<number> {
     overrides: cli.overrides,
   });
   if (cli.printConfig) {
-    process.stdout.write(JSON.stringify(config, null, 2) + '\n');
+    process.stdout.write(JSON.stringify(redactSecrets(config), null, 2) + '\n');
     return 0;
   }
   return runCommand(config);

@@ -39,6 +39,25 @@ const fileSourceSchema = z
   })
   .prefault({});
 
+const kafkaSslSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    caFile: z.string().default(''),
+    certFile: z.string().default(''),
+    keyFile: z.string().default(''),
+    rejectUnauthorized: z.boolean().default(true),
+  })
+  .prefault({});
+
+const kafkaSaslSchema = z
+  .strictObject({
+    mechanism: z.enum(['none', 'plain', 'scram-sha-256', 'scram-sha-512']).default('none'),
+    username: z.string().default(''),
+    password: z.string().default(''),
+    passwordFile: z.string().default(''),
+  })
+  .prefault({});
+
 const kafkaSchema = z
   .strictObject({
     brokers: z.array(z.string().min(1)).default([]),
@@ -55,6 +74,8 @@ const kafkaSchema = z
     connectionTimeoutMs: positiveInt.default(3_000),
     createTopics: z.boolean().default(true),
     lagIntervalMs: nonNegativeInt.default(5_000),
+    ssl: kafkaSslSchema,
+    sasl: kafkaSaslSchema,
   })
   .prefault({});
 
@@ -207,6 +228,21 @@ function crossFieldProblems(config: Config): CrossFieldProblem[] {
       input: config.file.path,
     });
   }
+  const { sasl } = config.kafka;
+  if (sasl.mechanism !== 'none' && sasl.username === '') {
+    problems.push({
+      path: ['kafka', 'sasl', 'username'],
+      message: `must be set when kafka.sasl.mechanism is ${sasl.mechanism}`,
+      input: sasl.username,
+    });
+  }
+  if (sasl.mechanism !== 'none' && sasl.password === '' && sasl.passwordFile === '') {
+    problems.push({
+      path: ['kafka', 'sasl', 'password'],
+      message: `must be set (or kafka.sasl.passwordFile) when kafka.sasl.mechanism is ${sasl.mechanism}`,
+      input: '',
+    });
+  }
   if (config.kafka.heartbeatIntervalMs >= config.kafka.sessionTimeoutMs) {
     problems.push({
       path: ['kafka', 'heartbeatIntervalMs'],
@@ -282,6 +318,9 @@ export const FIXES: Readonly<Record<string, string>> = {
   source: 'set source to synthetic (the built-in demo stream), kafka or file',
   'kafka.brokers':
     'set kafka.brokers (e.g. [localhost:9092]) in the config file, or KAFKA_BROKERS=host:port, or --brokers host:port',
+  'kafka.sasl.username': 'set kafka.sasl.username, or set kafka.sasl.mechanism to none',
+  'kafka.sasl.password':
+    'set STREAMCLUST_KAFKA__SASL__PASSWORD in the environment, or kafka.sasl.passwordFile to a file holding it',
   'kafka.inputTopic': 'set kafka.inputTopic, or pass --topic NAME',
   'kafka.heartbeatIntervalMs':
     'set kafka.heartbeatIntervalMs lower than kafka.sessionTimeoutMs; about a third of it is recommended',

@@ -12,6 +12,7 @@ import { Observable, Subject } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { kafkaLogCreator } from './kafka-log.js';
+import { kafkaSecurity } from './kafka-security.js';
 import type { SourceOffset } from '../sinks/checkpoint.js';
 import { RecordChunk, type Source } from './source.js';
 
@@ -22,6 +23,7 @@ export function kafkaClientConfig(config: Config['kafka'], logger: Logger): Kafk
     connectionTimeout: config.connectionTimeoutMs,
     logCreator: kafkaLogCreator(logger),
     retry: { initialRetryTime: 300, retries: 8 },
+    ...kafkaSecurity(config),
   };
 }
 
