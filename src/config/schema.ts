@@ -74,6 +74,8 @@ const kafkaSchema = z
     connectionTimeoutMs: positiveInt.default(3_000),
     createTopics: z.boolean().default(true),
     lagIntervalMs: nonNegativeInt.default(5_000),
+    delivery: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+    transactionalId: z.string().default(''),
     ssl: kafkaSslSchema,
     sasl: kafkaSaslSchema,
   })

@@ -20,10 +20,11 @@ import { modelStateFromJson, modelStateToJson, type ModelState } from '../model/
 import type { TrainerPool } from '../model/trainer-pool.js';
 import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { Assignment, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
+import type { Assignment, BatchOutput, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
 import type { BatchReport, PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
 import { SerialQueue } from './serial-queue.js';
+import { Watermarks } from './watermarks.js';
 
 interface EmbeddedBatch {
   records: SourceRecord[];
@@ -75,6 +76,8 @@ export class BatchProcessor {
   private readonly decoder: JsonDecoder;
   readonly store: OnlineKMeans;
   private readonly checkpointer: Checkpointer;
+  /** Exactly-once only: which input offsets the outputs written so far complete. */
+  private readonly watermarks: Watermarks | undefined;
   private trainingSteps = 0;
   private restartsCounted = 0;
   private readonly drift: DriftMonitor | undefined;
@@ -94,6 +97,9 @@ export class BatchProcessor {
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
     this.checkpointer = new Checkpointer(deps.config.checkpoint);
+    const exactlyOnce =
+      deps.config.source === 'kafka' && deps.config.kafka.delivery === 'exactly-once';
+    this.watermarks = exactlyOnce ? new Watermarks() : undefined;
     const resume = deps.resume;
     if (resume === undefined) {
       this.store = new OnlineKMeans(
@@ -152,6 +158,7 @@ export class BatchProcessor {
   private async processNow(records: SourceRecord[]): Promise<void> {
     const { metrics } = this.deps;
     const endBatch = metrics.batchDuration.startTimer();
+    this.watermarks?.received(records);
     const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
     const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
@@ -328,7 +335,19 @@ export class BatchProcessor {
     assignTimer();
     if (assignments.length === 0 && deadLetters.length === 0) return;
     const sinkTimer = metrics.stageDuration.startTimer({ stage: 'sink' });
-    await this.writeWithRetry(assignments, deadLetters, events);
+    let offsets: ReturnType<Watermarks['offsets']> | undefined;
+    if (this.watermarks !== undefined) {
+      // These outputs and the offsets they complete commit in one transaction.
+      this.watermarks.settled(assignments.map((a) => a.record));
+      this.watermarks.settled(deadLetters.map((d) => d.record));
+      offsets = this.watermarks.offsets();
+    }
+    await this.writeWithRetry({
+      assignments,
+      deadLetters,
+      events,
+      ...(offsets === undefined ? {} : { offsets }),
+    });
     sinkTimer();
     for (const a of assignments) a.record.chunk.settle();
     for (const d of deadLetters) d.record.chunk.settle();
@@ -467,15 +486,11 @@ export class BatchProcessor {
     });
   }
 
-  private async writeWithRetry(
-    assignments: Assignment[],
-    deadLetters: DeadLetter[],
-    events: StreamEvent[],
-  ): Promise<void> {
+  private async writeWithRetry(output: BatchOutput): Promise<void> {
     const attempts = 8;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.deps.sink.write({ assignments, deadLetters, events });
+        await this.deps.sink.write(output);
         return;
       } catch (error) {
         if (attempt >= attempts) throw error;

@@ -3,7 +3,14 @@
  * in-sync replicas, through an idempotent producer (a retried send is not duplicated by the
  * broker). Dead letters keep the original key and bytes; the reason and the source coordinates
  * travel as headers, so the record can be fixed and replayed as it was.
+ *
+ * With `kafka.delivery: exactly-once` the producer is transactional and each batch is one
+ * transaction: the outputs and the input offsets they complete (`sendOffsets`) commit together
+ * or not at all. kafkajs does not implement KIP-447 (fencing by consumer group metadata), so a
+ * zombie instance is fenced by its transactional id only: give each instance a stable one.
  */
+import { hostname } from 'node:os';
+
 import { Kafka, type Producer, type TopicMessages } from 'kafkajs';
 
 import type { Config } from '../config/schema.js';
@@ -23,10 +30,16 @@ export async function createKafkaSink(
       [config.assignmentsTopic, config.deadLetterTopic, config.eventsTopic],
       logger,
     );
+  const transactional = config.delivery === 'exactly-once';
+  const transactionalId =
+    config.transactionalId !== ''
+      ? config.transactionalId
+      : `${config.groupId}-${hostname()}-${process.pid}`;
   const producer: Producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    ...(transactional ? { transactionalId } : {}),
   });
   await producer.connect();
   return {
@@ -64,12 +77,42 @@ export async function createKafkaSink(
           messages: events.map((e) => ({ key: `${e.type}.${e.kind}`, value: JSON.stringify(e) })),
         });
       }
-      if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+      if (!transactional) {
+        if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+        return;
+      }
+      const transaction = await producer.transaction();
+      try {
+        if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+        const offsets = output.offsets ?? [];
+        if (offsets.length > 0) {
+          await transaction.sendOffsets({
+            consumerGroupId: config.groupId,
+            topics: groupByTopic(offsets),
+          });
+        }
+        await transaction.commit();
+      } catch (error) {
+        await transaction.abort().catch(() => undefined);
+        throw error;
+      }
     },
     async close() {
       await producer.disconnect();
     },
   };
+}
+
+function groupByTopic(
+  offsets: readonly { topic: string; partition: number; offset: string }[],
+): { topic: string; partitions: { partition: number; offset: string }[] }[] {
+  const byTopic = new Map<string, { partition: number; offset: string }[]>();
+  for (const o of offsets) {
+    const list = byTopic.get(o.topic) ?? [];
+    list.push({ partition: o.partition, offset: o.offset });
+    byTopic.set(o.topic, list);
+  }
+  return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
 }
 
 async function ensureTopics(kafka: Kafka, topics: string[], logger: Logger): Promise<void> {

@@ -33,6 +33,11 @@ export interface BatchOutput {
   assignments: readonly Assignment[];
   deadLetters: readonly DeadLetter[];
   events?: readonly StreamEvent[];
+  /**
+   * Exactly-once only: the input offsets these outputs complete, committed by the sink in the
+   * same transaction as the outputs.
+   */
+  offsets?: readonly { topic: string; partition: number; offset: string }[];
 }
 
 export interface Sink {

@@ -96,6 +96,8 @@ export function createKafkaSource(
     await waitWithHeartbeats(chunk.done, heartbeat);
     // Without resolving, kafkajs would fetch the same offsets again on the next round.
     resolveOffset(batch.lastOffset());
+    // Exactly-once: the sink committed these offsets inside its transactions already.
+    if (config.delivery === 'exactly-once') return;
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
     try {
       await consumer.commitOffsets([

@@ -1,0 +1,103 @@
+import { expect, it } from 'vitest';
+
+import { startCli } from '../helpers/cli-process.js';
+import {
+  committedOffsets,
+  createTopic,
+  describeWithKafka,
+  endOffsets,
+  kafkaBrokers,
+  produceRaw,
+  readAll,
+  uniqueName,
+  waitFor,
+} from '../helpers/kafka.js';
+import { mixtureRecords } from '../helpers/mixture-records.js';
+
+const sum = (m: Map<number, string>): number => [...m.values()].reduce((a, v) => a + Number(v), 0);
+
+describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => {
+  it('after a SIGKILL mid-stream and a restart, read_committed readers see every output exactly once', async () => {
+    const input = uniqueName('input');
+    const assignmentsTopic = uniqueName('assignments');
+    const deadLetterTopic = uniqueName('dead-letter');
+    const groupId = uniqueName('group');
+    await createTopic(input, 3);
+    const { records, malformedKeys } = mixtureRecords({
+      count: 30_000,
+      clusters: 5,
+      dim: 8,
+      seed: 11,
+      malformedEvery: 4000,
+    });
+    records.forEach((r, i) => (r.partition = i % 3));
+    for (let i = 0; i < records.length; i += 5000)
+      await produceRaw(input, records.slice(i, i + 5000));
+    const ends = await endOffsets(input);
+
+    const args = [
+      'run',
+      '--source',
+      'kafka',
+      '--brokers',
+      kafkaBrokers().join(','),
+      '--topic',
+      input,
+      '--group',
+      groupId,
+      '--port',
+      '0',
+      '--batch-size',
+      '64',
+      '--log-level',
+      'warn',
+      '--set',
+      'kafka.partitionsConsumedConcurrently=1',
+      '--set',
+      'kafka.delivery=exactly-once',
+      // A stable transactional id: the restarted instance fences the killed one and aborts its
+      // open transaction, instead of leaving readers blocked until the transaction times out.
+      '--set',
+      `kafka.transactionalId=${groupId}-tx`,
+      '--set',
+      `kafka.assignmentsTopic=${assignmentsTopic}`,
+      '--set',
+      `kafka.deadLetterTopic=${deadLetterTopic}`,
+    ];
+    const first = startCli(args);
+    await waitFor(async () => sum(await committedOffsets(groupId, input)) >= 3000, {
+      timeoutMs: 120_000,
+      message: `nothing committed; stderr: ${first.stderr().slice(-2000)}`,
+    });
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(sum(await committedOffsets(groupId, input))).toBeLessThan(sum(ends));
+
+    const second = startCli(args);
+    await waitFor(
+      async () => {
+        const committed = await committedOffsets(groupId, input);
+        return [...ends].every(([p, end]) => committed.get(p) === end);
+      },
+      {
+        timeoutMs: 240_000,
+        message: `second run did not finish; stderr: ${second.stderr().slice(-2000)}`,
+      },
+    );
+    second.child.kill('SIGTERM');
+    expect((await second.exited).code).toBe(0);
+
+    const produced = await readAll(input);
+    const valid = produced.filter((r) => !malformedKeys.has(r.key ?? ''));
+    const seen = new Map<string, number>();
+    for (const r of await readAll(assignmentsTopic)) {
+      const a = JSON.parse(r.value!.toString()) as { partition: number; offset: string };
+      const key = `${a.partition}/${a.offset}`;
+      seen.set(key, (seen.get(key) ?? 0) + 1);
+    }
+    expect(valid.filter((r) => seen.get(`${r.partition}/${r.offset}`) !== 1)).toEqual([]);
+    expect(seen.size).toBe(valid.length);
+    const deadLetters = await readAll(deadLetterTopic);
+    expect(deadLetters.map((d) => d.key).sort()).toEqual([...malformedKeys.keys()].sort());
+  });
+});
