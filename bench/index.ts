@@ -4,13 +4,17 @@
  * the named ones (engine, losses, cluster, ...).
  */
 import { runClusterBench } from './cluster.js';
+import { runDeliveryBench } from './delivery.js';
 import { runEngineBench } from './engine.js';
+import { runEvalBench } from './eval.js';
 import { runLossBench } from './losses.js';
 
 const BENCHES: Record<string, (options: { quick?: boolean }) => Promise<void>> = {
   losses: runLossBench,
   cluster: runClusterBench,
   engine: runEngineBench,
+  delivery: runDeliveryBench,
+  eval: runEvalBench,
 };
 
 const args = process.argv.slice(2);
