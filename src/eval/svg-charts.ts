@@ -218,7 +218,8 @@ export function eventTimeline(options: {
   boundaries?: readonly Marker[];
 }): string {
   const kinds = [...new Set(options.events.map((e) => e.kind))].sort();
-  const x = linearScale(0, Math.max(1, options.xMax), MARGIN.left + 60, WIDTH - MARGIN.right);
+  // Room on the left for the kind names ('drift assignment-drift' is the longest).
+  const x = linearScale(0, Math.max(1, options.xMax), MARGIN.left + 110, WIDTH - MARGIN.right);
   const y = linearScale(0, Math.max(1, kinds.length), MARGIN.top + 10, HEIGHT - MARGIN.bottom);
   y.ticks = [];
   const rows = kinds
@@ -232,7 +233,7 @@ export function eventTimeline(options: {
             `stroke="${colour(i)}" stroke-width="2"><title>${escapeXml(e.label)}</title></line>`,
         )
         .join('');
-      return `<text x="${MARGIN.left + 52}" y="${cy + 4}" text-anchor="end">${escapeXml(kind)}</text>${ticks}`;
+      return `<text x="${MARGIN.left + 100}" y="${cy + 4}" text-anchor="end">${escapeXml(kind)}</text>${ticks}`;
     })
     .join('');
   const empty =
