@@ -29,7 +29,7 @@ export const LIVE_VIEW_HTML = `<!doctype html>
   svg { width: 100%; height: 280px; display: block; }
   .legend { color: var(--muted); font-size: 11px; min-height: 16px; }
   .legend i { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: -1px; }
-  #events { font-size: 12px; max-height: 280px; overflow: auto; margin: 0; padding-left: 18px; }
+  #events { font-size: 12px; max-height: 300px; overflow: auto; margin: 0; padding: 0; list-style: none; }
   #events .drift { color: #c0392b; font-weight: 600; }
   #status.stale { color: #c0392b; }
 </style>
@@ -42,7 +42,7 @@ export const LIVE_VIEW_HTML = `<!doctype html>
   <div class="figure"><b id="records">–</b><span>records</span></div>
   <div class="figure"><b id="clusters">–</b><span>clusters</span></div>
   <div class="figure"><b id="versions">–</b><span>model / store version</span></div>
-  <div class="figure"><b id="drifts">–</b><span>drifts detected</span></div>
+  <div class="figure"><b id="drifts">–</b><span>recent drift alarms</span></div>
   <div class="figure"><span id="status">connecting…</span></div>
 </header>
 <main>
@@ -55,7 +55,7 @@ export const LIVE_VIEW_HTML = `<!doctype html>
   <section><h2>Embeddings and centroids, PCA projection (recent sample)</h2>
     <svg id="pca" data-series="0" data-points="0" viewBox="0 0 600 280"></svg>
     <div class="legend" id="pca-legend"></div></section>
-  <section><h2>Recent lifecycle and drift events</h2><ol id="events" reversed></ol></section>
+  <section><h2>Recent lifecycle and drift events (newest first)</h2><ul id="events"></ul></section>
 </main>
 <script>
 "use strict";

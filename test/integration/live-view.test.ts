@@ -1,0 +1,130 @@
+/**
+ * The live view in a real browser: a running pipeline (the demo stream, drifting) serves `/`,
+ * headless Chromium opens it, and the page must update itself and draw non-empty charts:
+ * cluster sizes over time, the drift timeline with a detected drift marked, the PCA picture of
+ * embeddings and centroids, backend and throughput. The screenshot is kept in test-results/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+import { validateConfig } from '../../src/config/load-config.js';
+import { silentLogger } from '../../src/log.js';
+import { Metrics } from '../../src/metrics/metrics.js';
+import { createPipeline, type Pipeline } from '../../src/pipeline/create-pipeline.js';
+import { describeWithChromium, launchChromium, type Browser } from '../helpers/browser.js';
+import { REPO_ROOT } from '../helpers/cli-process.js';
+import { waitFor } from '../helpers/kafka.js';
+
+const SCREENSHOT = join(REPO_ROOT, 'test-results', 'live-view.png');
+
+interface ChartState {
+  series: number;
+  points: number;
+  markers: number;
+  lines: number;
+  circles: number;
+}
+
+/** What a chart drew: its data attributes and the SVG elements in it. */
+async function chart(page: Page, id: string): Promise<ChartState> {
+  const svg = page.locator(`svg#${id}`);
+  return {
+    series: Number(await svg.getAttribute('data-series')),
+    points: Number(await svg.getAttribute('data-points')),
+    markers: Number((await svg.getAttribute('data-markers')) ?? 0),
+    lines: await svg.locator('polyline').count(),
+    circles: await svg.locator('circle').count(),
+  };
+}
+
+describeWithChromium('live view in Chromium', () => {
+  let pipeline: Pipeline;
+  let running: Promise<void>;
+  let browser: Browser | undefined;
+
+  beforeAll(async () => {
+    pipeline = await createPipeline(
+      validateConfig({
+        synthetic: { recordsPerSecond: 1500, driftEveryRecords: 6000, clusters: 5 },
+        cluster: { k: 6, warmupSize: 600 },
+        drift: { referenceRecords: 2000, windowRecords: 1000 },
+        http: { host: '127.0.0.1', port: 0 },
+        log: { level: 'silent', statusIntervalMs: 0 },
+      }),
+      { logger: silentLogger, metrics: new Metrics() },
+    );
+    running = pipeline.run();
+    await waitFor(() => pipeline.httpUrl, { message: 'no HTTP server' });
+    browser = await launchChromium({ width: 1200, height: 800 });
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await pipeline?.stop();
+    await running;
+  });
+
+  it('updates itself and draws sizes, drift with detected drifts, PCA, backend and throughput', async () => {
+    const page = await browser!.context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(String(error)));
+    await page.goto(`${pipeline.httpUrl}/`);
+    expect(await page.title()).toBe('streamclust live view');
+
+    const updates = async (): Promise<number> =>
+      Number((await page.locator('body').getAttribute('data-updates')) ?? 0);
+    await waitFor(async () => (await updates()) >= 1, { message: 'the page never rendered' });
+    const firstRecords = await page.locator('#records').textContent();
+    const firstUpdates = await updates();
+    // It polls by itself: more renders, more records, without a reload.
+    await waitFor(
+      async () =>
+        (await updates()) >= firstUpdates + 3 &&
+        (await page.locator('#records').textContent()) !== firstRecords,
+      { timeoutMs: 30_000, message: 'the live view did not update itself' },
+    );
+
+    // Until the drift monitor has its reference and a drift was detected and marked, and the
+    // size history spans some 15 seconds (one point per cluster and second).
+    await waitFor(
+      async () => {
+        const [drift, sizes] = [await chart(page, 'drift'), await chart(page, 'sizes')];
+        return drift.markers > 0 && sizes.series > 0 && sizes.points >= 15 * sizes.series;
+      },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 1000,
+        message: 'no detected drift marked, or too short a size history',
+      },
+    );
+    const sizes = await chart(page, 'sizes');
+    const drift = await chart(page, 'drift');
+    const pca = await chart(page, 'pca');
+    console.log(
+      `[live-view] sizes ${JSON.stringify(sizes)} drift ${JSON.stringify(drift)} pca ${JSON.stringify(pca)}`,
+    );
+    expect(sizes.series).toBeGreaterThanOrEqual(5);
+    expect(sizes.lines).toBe(sizes.series);
+    expect(sizes.points).toBeGreaterThanOrEqual(sizes.series * 15);
+    expect(drift.series).toBeGreaterThanOrEqual(2);
+    expect(drift.points).toBeGreaterThan(3);
+    expect(pca.series).toBeGreaterThanOrEqual(5);
+    expect(pca.points).toBeGreaterThan(100);
+    expect(pca.circles).toBe(pca.points + pca.series);
+
+    const backend = await page.locator('#backend').textContent();
+    expect(['tensorflow', 'wasm', 'cpu']).toContain(backend);
+    expect(backend).toBe(pipeline.status().backend);
+    const rate = Number(await page.locator('#rate').textContent());
+    expect(rate).toBeGreaterThan(100);
+    expect(await page.locator('#events li.drift').count()).toBeGreaterThan(0);
+    expect(errors).toEqual([]);
+
+    mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT });
+    console.log(`[live-view] screenshot: ${SCREENSHOT} (${await updates()} updates seen)`);
+  });
+});
