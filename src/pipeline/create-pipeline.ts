@@ -113,6 +113,13 @@ export async function createPipeline(
   const liveView = config.http.liveView ? new LiveViewState() : undefined;
   const observers: PipelineObserver[] = [
     new BatchMetricsObserver(metrics, config.http.perClusterSeriesMaxK),
+    // Checkpoints are written (or resumed from) between batches: the age counts from the last.
+    {
+      onBatch: () => {
+        const at = processor.status().lastCheckpointAt;
+        if (at !== undefined) metrics.markCheckpoint(at);
+      },
+    },
     ...(liveView === undefined ? [] : [liveView]),
     ...(options.observers ?? []),
   ];

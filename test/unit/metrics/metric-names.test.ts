@@ -1,3 +1,7 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { beforeAll, describe, expect, it } from 'vitest';
 
@@ -23,6 +27,7 @@ const RULES: LintOptions = {
  */
 async function exercisedMetrics(): Promise<Metrics> {
   const metrics = new Metrics();
+  const checkpointDir = mkdtempSync(join(tmpdir(), 'streamclust-lint-checkpoints-'));
   const pipeline = await createPipeline(
     validateConfig({
       synthetic: {
@@ -34,13 +39,16 @@ async function exercisedMetrics(): Promise<Metrics> {
       cluster: { k: 6, warmupSize: 500 },
       drift: { referenceRecords: 500, windowRecords: 500 },
       http: { enabled: false, perClusterSeriesMaxK: 8 },
+      checkpoint: { dir: checkpointDir, everyBatches: 2 },
       log: { level: 'silent', statusIntervalMs: 0 },
     }),
     { logger: silentLogger, metrics },
   );
-  await pipeline.run();
-  // A checkpoint's age exists only after one was written; lint that metric too.
-  metrics.markCheckpoint(Date.now() - 1500);
+  try {
+    await pipeline.run();
+  } finally {
+    rmSync(checkpointDir, { recursive: true, force: true });
+  }
   return metrics;
 }
 
