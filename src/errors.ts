@@ -54,3 +54,29 @@ export class DecodeError extends StreamclustError {
     this.reason = reason;
   }
 }
+
+/**
+ * Whether retrying an operation that threw this error can help. Our own errors say so; kafkajs
+ * marks its errors `retriable`, and gives up on a retriable condition with
+ * KafkaJSNumberOfRetriesExceeded, whose cause is what failed; connection and timeout errors are
+ * the broker being away, which waiting fixes. Anything else (a TypeError, a rejected message) is
+ * a bug or a permanent refusal: retrying it would only loop.
+ */
+export function isRetriable(error: unknown): boolean {
+  if (error instanceof StreamclustError) return error.retriable;
+  if (!(error instanceof Error)) return false;
+  const kafkaError = error as Error & { retriable?: boolean; cause?: unknown };
+  if (!error.name.startsWith('KafkaJS')) return false;
+  if (kafkaError.retriable === true) return true;
+  if (
+    /^KafkaJS(ConnectionError|ConnectionClosedError|RequestTimeoutError|BrokerNotFound|LockTimeout)$/.test(
+      error.name,
+    )
+  ) {
+    return true;
+  }
+  if (error.name === 'KafkaJSNumberOfRetriesExceeded') {
+    return kafkaError.cause === undefined || isRetriable(kafkaError.cause);
+  }
+  return false;
+}

@@ -222,6 +222,15 @@ export async function runCommand(config: Config): Promise<number> {
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     logger.info(`${signal}: draining in-flight records, committing and stopping (again to force)`);
+    const deadline = setTimeout(() => {
+      const inFlight = pipeline.status().recordsInFlight;
+      logger.error(
+        `shutdown.timeoutMs (${config.shutdown.timeoutMs} ms) passed before the pipeline drained; ` +
+          `exiting with ${inFlight} records unwritten (they are not committed and will be read again)`,
+      );
+      process.exit(1);
+    }, config.shutdown.timeoutMs);
+    deadline.unref();
     void pipeline.stop();
   };
   process.on('SIGINT', onSignal);

@@ -161,6 +161,12 @@ const httpSchema = z
   })
   .prefault({});
 
+const shutdownSchema = z
+  .strictObject({
+    timeoutMs: positiveInt.default(30_000),
+  })
+  .prefault({});
+
 const logSchema = z
   .strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
@@ -184,6 +190,7 @@ export const configSchema = z
     checkpoint: checkpointSchema,
     sinks: sinksSchema,
     http: httpSchema,
+    shutdown: shutdownSchema,
     log: logSchema,
   })
   .superRefine((config, ctx) => {

@@ -10,6 +10,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
+import { isRetriable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { onlineKMeansOptionsFromConfig } from '../cluster/config.js';
@@ -69,6 +70,8 @@ export interface ProcessorStatus {
   lastCheckpointAt: number | undefined;
   /** Trainer workers replaced after a failure. */
   workerRestarts: number;
+  /** The last sink error while writes are being retried; undefined when writes succeed. */
+  sinkFailure: string | undefined;
 }
 
 export class BatchProcessor {
@@ -80,6 +83,8 @@ export class BatchProcessor {
   private readonly watermarks: Watermarks | undefined;
   private trainingSteps = 0;
   private restartsCounted = 0;
+  /** Set while writes to the sinks fail and are being retried. */
+  private sinkFailure: string | undefined;
   private readonly drift: DriftMonitor | undefined;
   private lastDrift: DriftReport | undefined;
   private readonly queue = new SerialQueue();
@@ -141,6 +146,7 @@ export class BatchProcessor {
       storeVersion: this.store.version,
       lastCheckpointAt: this.checkpointer.lastWrittenAt,
       workerRestarts: this.trainer?.restarts ?? 0,
+      sinkFailure: this.sinkFailure,
     };
   }
 
@@ -486,15 +492,23 @@ export class BatchProcessor {
     });
   }
 
+  /**
+   * Writes to the sinks until they acknowledge. A retriable failure (the broker away, a leader
+   * moving) is retried with capped exponential backoff for as long as it lasts, and reported on
+   * /readyz meanwhile; the source is held back by the unsettled records, so nothing piles up. A
+   * permanent failure stops the pipeline: its records stay uncommitted and are read again.
+   */
   private async writeWithRetry(output: BatchOutput): Promise<void> {
-    const attempts = 8;
     for (let attempt = 1; ; attempt++) {
       try {
         await this.deps.sink.write(output);
+        if (this.sinkFailure !== undefined) this.deps.logger.info('the sinks accept writes again');
+        this.sinkFailure = undefined;
         return;
       } catch (error) {
-        if (attempt >= attempts) throw error;
-        const delay = Math.min(10_000, 250 * 2 ** attempt);
+        if (!isRetriable(error)) throw error;
+        this.sinkFailure = String(error);
+        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
         this.deps.logger.warn('writing to the sinks failed; retrying', {
           attempt,
           delayMs: delay,

@@ -153,6 +153,7 @@ export async function createPipeline(
     if (!s.storeReady)
       reasons.push(`centroid store warming up (${s.warmup.seen}/${s.warmup.needed} records)`);
     if (!source.healthy()) reasons.push(`${source.kind} source is not connected`);
+    if (s.sinkFailure !== undefined) reasons.push(`sinks unavailable, retrying: ${s.sinkFailure}`);
     return { ready: reasons.length === 0, reasons };
   };
   const clusters = (): unknown => {
