@@ -28,8 +28,8 @@ export interface SessionOptions {
 /**
  * `--checkpoint dir` starts the model, optimiser, store and decoder from the checkpoint the run
  * command wrote there (never writing one back: an evaluation must not move a live job's state);
- * `--frozen` also turns training off. The store still takes its online k-means updates: the
- * pipeline has no switch to freeze it.
+ * `--frozen` also turns training off and freezes the store (cluster.frozen: it assigns without
+ * updating), so every window is scored against exactly the checkpoint's model and centroids.
  */
 function checkpointOverrides(flags: EvaluationFlags): Record<string, unknown> {
   if (flags.mode === 'frozen' && flags.checkpoint === undefined) {
@@ -52,7 +52,7 @@ function checkpointOverrides(flags: EvaluationFlags): Record<string, unknown> {
           'checkpoint.everySeconds': 0,
           'checkpoint.onShutdown': false,
         }),
-    ...(flags.mode === 'frozen' ? { 'training.mode': 'off' } : {}),
+    ...(flags.mode === 'frozen' ? { 'training.mode': 'off', 'cluster.frozen': true } : {}),
   };
 }
 

@@ -129,6 +129,7 @@ const clusterSchema = z
     ...clusterShape,
     warmupMaxWaitMs: positiveInt.default(2_000),
     seed: z.number().int().default(11),
+    frozen: z.boolean().default(false),
   })
   .prefault({});
 

@@ -370,9 +370,11 @@ export class BatchProcessor {
   /** Assigns one batch and updates the store and the drift monitor with it. */
   private assignBatch(batch: EmbeddedBatch): { assignments: Assignment[]; report: BatchReport } {
     const before = this.drift === undefined ? undefined : this.store.centroids();
-    const update = this.store.update(batch.embeddings, {
-      eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
-    });
+    const update = this.deps.config.cluster.frozen
+      ? { ...this.store.assign(batch.embeddings), events: [] }
+      : this.store.update(batch.embeddings, {
+          eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
+        });
     const { clusterIds, distances } = update;
     const storeVersion = this.store.version;
     const assignments = batch.records.map((record, i) => ({

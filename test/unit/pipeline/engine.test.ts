@@ -101,6 +101,42 @@ describe('the trainer engine inside the pipeline', () => {
     expect(trained.at(-1)).toEqual(['kmeans', 'reconstruction', 'total', 'triplet']);
   });
 
+  it('with cluster.frozen and training off, assigns without moving the model or the store', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-frozen-'));
+    const trainRun = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 2000, recordsPerSecond: 0 },
+        cluster: { k: 5 },
+        checkpoint: { dir },
+      }),
+      {
+        logger: silentLogger,
+        sink: collectingSink(),
+        metrics: new Metrics({ defaultMetrics: false }),
+      },
+    );
+    await trainRun.run();
+    const before = await readCheckpoint(dir);
+    const sink = collectingSink();
+    const frozen = await createPipeline(
+      quiet({
+        // Resuming skips the 2,000 records the checkpoint covers: these are records 2,000 to 2,999.
+        synthetic: { totalRecords: 3000, recordsPerSecond: 0 },
+        cluster: { k: 5, frozen: true },
+        training: { mode: 'off' },
+        checkpoint: { dir, resume: true, everyBatches: 0, everySeconds: 0, onShutdown: false },
+      }),
+      { logger: silentLogger, sink, metrics: new Metrics({ defaultMetrics: false }) },
+    );
+    await frozen.run();
+    expect(sink.assignments).toHaveLength(1000);
+    expect(frozen.status().storeVersion).toBe(before.store.state.version);
+    expect(frozen.status().modelVersion).toBe(before.model.version);
+    expect(new Set(sink.assignments.map((a) => a.storeVersion))).toEqual(
+      new Set([before.store.state.version]),
+    );
+  });
+
   it('never holds more records than the source may have in flight while a slow sink holds it back', async () => {
     const sink = collectingSink(20);
     const pipeline = await createPipeline(
