@@ -159,6 +159,8 @@ const httpSchema = z
     port: port.default(9464),
     liveView: z.boolean().default(true),
     perClusterSeriesMaxK: positiveInt.max(10_000).default(64),
+    authToken: z.string().default(''),
+    authTokenFile: z.string().default(''),
   })
   .prefault({});
 

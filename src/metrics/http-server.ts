@@ -3,8 +3,15 @@
  * alive), `/readyz` (the store is initialised and the source reachable; 503 with the reasons
  * otherwise), `/clusters` (the centroid store as JSON) and, when a live view is given, `/` (the
  * live view page) and `/api/live` (the JSON it polls).
+ *
+ * With a token (http.authToken or http.authTokenFile), everything but `/metrics` and `/healthz`
+ * needs `Authorization: Bearer <token>` (or `?token=<token>`, which is how a browser opens the
+ * live view; the page passes it on to `/api/live`). Prometheus and liveness probes stay open, as
+ * they usually cannot send a token; the cluster centroids and the live sample of embeddings are
+ * data, so they are the protected part.
  */
-import { createServer, type Server } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { Registry } from 'prom-client';
@@ -22,6 +29,25 @@ export interface HttpEndpoints {
   clusters: () => unknown;
   /** The live view's data; without it `/` and `/api/live` are not served. */
   live?: () => unknown;
+  /** Bearer token required by everything but /metrics and /healthz; undefined = open. */
+  authToken?: string;
+}
+
+const OPEN_PATHS = new Set(['/metrics', '/healthz']);
+
+function authorized(request: IncomingMessage, token: string): boolean {
+  const header = request.headers.authorization ?? '';
+  const fromHeader = header.startsWith('Bearer ')
+    ? header.slice('Bearer '.length).trim()
+    : undefined;
+  const fromQuery =
+    new URL(request.url ?? '/', 'http://localhost').searchParams.get('token') ?? undefined;
+  const offered = fromHeader ?? fromQuery;
+  if (offered === undefined) return false;
+  const a = Buffer.from(offered);
+  const b = Buffer.from(token);
+  // Compare in constant time so the response time does not reveal how much of a guess matched.
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 export interface RunningHttpServer {
@@ -43,6 +69,12 @@ export async function startHttpServer(
     };
     if (request.method !== 'GET' && request.method !== 'HEAD')
       return send(405, 'text/plain', 'method not allowed\n');
+    const token = endpoints.authToken;
+    if (token !== undefined && !OPEN_PATHS.has(path ?? '/') && !authorized(request, token)) {
+      response.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
+      response.end('unauthorized: send Authorization: Bearer <http.authToken>\n');
+      return;
+    }
     switch (path) {
       case '/metrics':
         endpoints.registry

@@ -186,7 +186,7 @@ function render(data) {
   status.className = ""; status.textContent = "updated " + clock(data.now);
 }
 function poll() {
-  fetch("api/live", { cache: "no-store" })
+  fetch("api/live" + location.search, { cache: "no-store" })
     .then(function (r) { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
     .then(render)
     .catch(function (e) { var s = document.getElementById("status"); s.className = "stale"; s.textContent = "not updating: " + e.message; })

@@ -23,6 +23,7 @@ import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
 import type { Sink } from '../sinks/sink.js';
 import { createFileSource } from '../sources/file-source.js';
+import { httpAuthToken } from '../sources/kafka-security.js';
 import { createKafkaSource, kafkaClientConfig } from '../sources/kafka-source.js';
 import type { Source } from '../sources/source.js';
 import { createSyntheticSource } from '../sources/synthetic-source.js';
@@ -78,6 +79,7 @@ export async function createPipeline(
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? new Metrics();
   metrics.learningRate.set(config.model.learningRate);
+  const authToken = httpAuthToken(config.http);
   const resume = config.checkpoint.resume ? await loadResume(config, logger) : undefined;
   const source = options.source ?? createSource(config, logger, resume?.offsets ?? []);
   const sink = options.sink ?? (await createSink(config, logger));
@@ -181,6 +183,7 @@ export async function createPipeline(
         readiness,
         clusters,
         ...(liveView === undefined ? {} : { live: () => liveView.snapshot({ backend }) }),
+        ...(authToken === undefined ? {} : { authToken }),
       });
       logger.info('serving /metrics, /healthz, /readyz, /clusters and the live view at /', {
         url: http.url,

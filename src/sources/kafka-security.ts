@@ -37,6 +37,15 @@ export function kafkaSecurity(config: KafkaSection): Pick<KafkaConfig, 'ssl' | '
   return out;
 }
 
+/** The HTTP bearer token: http.authTokenFile's content, else http.authToken; undefined = none. */
+export function httpAuthToken(http: Config['http']): string | undefined {
+  const token =
+    http.authTokenFile === ''
+      ? http.authToken
+      : readSecret('http.authTokenFile', http.authTokenFile).trim();
+  return token === '' ? undefined : token;
+}
+
 function readSecret(key: string, path: string): string {
   try {
     return readFileSync(path, 'utf8');

@@ -1,0 +1,74 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { validateConfig } from '../../../src/config/load-config.js';
+import { silentLogger } from '../../../src/log.js';
+import { Metrics } from '../../../src/metrics/metrics.js';
+import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
+import { waitFor } from '../../helpers/kafka.js';
+
+describe('HTTP endpoints with a bearer token', () => {
+  it('protect everything but /metrics and /healthz, and accept the token from a file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-token-'));
+    writeFileSync(join(dir, 'token'), 'tok-123\n');
+    const pipeline = await createPipeline(
+      validateConfig({
+        synthetic: { totalRecords: 0, recordsPerSecond: 500 },
+        http: { port: 0, authTokenFile: join(dir, 'token') },
+        log: { level: 'silent', statusIntervalMs: 0 },
+      }),
+      {
+        logger: silentLogger,
+        metrics: new Metrics({ defaultMetrics: false }),
+        sink: { write: async () => undefined, close: async () => undefined },
+      },
+    );
+    const running = pipeline.run();
+    try {
+      const url = await waitFor(() => pipeline.httpUrl);
+      const status = async (path: string, headers: Record<string, string> = {}) =>
+        (await fetch(url + path, { headers })).status;
+      expect(await status('/metrics')).toBe(200);
+      expect(await status('/healthz')).toBe(200);
+      for (const path of ['/readyz', '/clusters', '/', '/api/live']) {
+        expect(await status(path), path).toBe(401);
+        expect(await status(path, { authorization: 'Bearer wrong-1' }), path).toBe(401);
+      }
+      expect(await status('/clusters', { authorization: 'Bearer tok-123' })).toBe(200);
+      expect(await status('/?token=tok-123')).toBe(200);
+      expect(await status('/api/live?token=tok-123')).toBe(200);
+      const unauthorized = await fetch(url + '/clusters');
+      expect(unauthorized.headers.get('www-authenticate')).toBe('Bearer');
+    } finally {
+      await pipeline.stop();
+      await running;
+    }
+  });
+
+  it('bind to the configured address', async () => {
+    const pipeline = await createPipeline(
+      validateConfig({
+        synthetic: { totalRecords: 0, recordsPerSecond: 100 },
+        http: { port: 0, host: '127.0.0.2' },
+        log: { level: 'silent', statusIntervalMs: 0 },
+      }),
+      {
+        logger: silentLogger,
+        metrics: new Metrics({ defaultMetrics: false }),
+        sink: { write: async () => undefined, close: async () => undefined },
+      },
+    );
+    const running = pipeline.run();
+    try {
+      const url = await waitFor(() => pipeline.httpUrl);
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/);
+      expect((await fetch(url + '/healthz')).status).toBe(200);
+    } finally {
+      await pipeline.stop();
+      await running;
+    }
+  });
+});
