@@ -88,7 +88,7 @@ const decodeSchema = z
     dim: nonNegativeInt.default(0),
     labelField: z.string().default('label'),
     maxRecordBytes: positiveInt.default(1_048_576),
-    standardize: z.boolean().default(false),
+    standardize: z.boolean().default(true),
     schemaVersionField: z.string().default(''),
     schemaVersions: z.array(z.union([z.string(), z.number()])).default([]),
   })

@@ -4,7 +4,7 @@ import { validateConfig } from '../../../src/config/load-config.js';
 import { JsonDecoder } from '../../../src/decode/json-decoder.js';
 
 function decoder(decode: Record<string, unknown> = {}): JsonDecoder {
-  return new JsonDecoder(validateConfig({ decode }).decode);
+  return new JsonDecoder(validateConfig({ decode: { standardize: false, ...decode } }).decode);
 }
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { OnlineKMeans } from '../../../src/cluster/online-k-means.js';
 import { validateConfig } from '../../../src/config/load-config.js';
+import { JsonDecoder } from '../../../src/decode/json-decoder.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { modelStateFromJson } from '../../../src/model/model-state.js';
@@ -250,10 +251,17 @@ describe('the trainer engine inside the pipeline', () => {
       state: modelStateFromJson(checkpoint.model),
     });
     const store = OnlineKMeans.restore(checkpoint.store);
+    // Features are standardised with the running statistics the checkpoint carries on.
+    const decoder = new JsonDecoder(quiet({}).decode);
+    decoder.restore(checkpoint.decoder);
     const expected: [number, number][] = [];
     for (let b = 0; b < 3; b++) {
       const features = new Float32Array(100 * 8);
-      rows.slice(b * 100, (b + 1) * 100).forEach((p, i) => features.set(p.features, i * 8));
+      rows.slice(b * 100, (b + 1) * 100).forEach((p, i) => {
+        const decoded = decoder.decode(Buffer.from(JSON.stringify({ features: p.features })));
+        if (!decoded.ok) throw new Error(decoded.message);
+        features.set(decoded.features, i * 8);
+      });
       const { embeddings } = await pool.step({
         features,
         rows: 100,
