@@ -15,6 +15,7 @@ const BENCHES: Record<string, (options: { quick?: boolean }) => Promise<void>> =
   engine: runEngineBench,
   delivery: runDeliveryBench,
   eval: runEvalBench,
+  soak: async (options) => (await import('./soak.js')).runSoakBench(options),
 };
 
 const args = process.argv.slice(2);
