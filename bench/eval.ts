@@ -16,8 +16,8 @@ import { replayPasses } from '../src/sources/replay-source.js';
  * MiniBatchKMeans (partial_fit, same batch size 256, same order, same k, scored the same
  * prequential way) and batch KMeans on the same features. streamclust runs exactly as
  * `streamclust evaluate --file X --passes 5` does: its default configuration with the
- * evaluation defaults (k = number of labels, warm-up at most one pass); a second row adds
- * decode.standardize=true. The baselines are computed in the same run by
+ * evaluation defaults (k = number of labels, warm-up at most one pass); a second row sets
+ * decode.standardize=false (raw features). The baselines are computed in the same run by
  * scripts/reference/eval-baselines.py when python3 with scikit-learn is there, else read from
  * its committed output (the table says which).
  *
@@ -128,7 +128,7 @@ function row(dataset: string, method: string, passes: string, s: Partial<Scores>
 export async function runEvalBench(options: { quick?: boolean } = {}): Promise<void> {
   const passes = options.quick === true ? 2 : 5;
   const configs: [string, Record<string, unknown>][] = [['default', {}]];
-  if (options.quick !== true) configs.push(['standardised', { decode: { standardize: true } }]);
+  if (options.quick !== true) configs.push(['raw features', { decode: { standardize: false } }]);
   const lines: string[] = [];
   const timings: string[] = [];
   const { baselines, origin } = loadBaselines();
