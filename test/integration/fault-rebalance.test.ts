@@ -1,0 +1,111 @@
+import { expect, it } from 'vitest';
+
+import { startCli, type CliProcess } from '../helpers/cli-process.js';
+import {
+  NOTHING_LOST,
+  badInputs,
+  checkCoverage,
+  faultInput,
+  kafkaRunArgs,
+  losses,
+  produceInSlices,
+  sumOffsets,
+  waitForEndCommitted,
+} from '../helpers/fault-records.js';
+import {
+  KafkaHelpers,
+  describeWithKafka,
+  kafkaBrokers,
+  uniqueName,
+  waitFor,
+} from '../helpers/kafka.js';
+
+/** Records consumed so far, from the process's last status line (0 before the first). */
+function consumed(cli: CliProcess): number {
+  const lines = [...cli.stderr().matchAll(/\[streamclust\] ([\d,]+) records/g)];
+  const last = lines.at(-1)?.[1];
+  return last === undefined ? 0 : Number(last.replaceAll(',', ''));
+}
+
+describeWithKafka(
+  'fault: a second instance joins, then leaves, the consumer group mid-stream',
+  () => {
+    it('both rebalances hand the partitions over without losing a record', async () => {
+      const kafka = new KafkaHelpers(kafkaBrokers());
+      const topics = {
+        inputTopic: uniqueName('fault-rebalance-input'),
+        groupId: uniqueName('fault-rebalance-group'),
+        assignmentsTopic: uniqueName('fault-rebalance-assignments'),
+        deadLetterTopic: uniqueName('fault-rebalance-dead-letter'),
+        eventsTopic: uniqueName('fault-rebalance-events'),
+      };
+      await kafka.createTopic(topics.inputTopic, 3);
+      const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
+      const input = faultInput({ count: 40_000, partitions: 3, seed: 79, badEvery: 1_000, bad });
+      await produceInSlices(kafka, topics.inputTopic, input.records);
+      const total = sumOffsets(await kafka.endOffsets(topics.inputTopic));
+      const committed = async (): Promise<number> =>
+        sumOffsets(await kafka.committedOffsets(topics.groupId, topics.inputTopic));
+
+      const args = kafkaRunArgs(kafka.brokers.join(','), topics, [
+        // Small batches, one partition at a time: slow enough for both hand-overs to fall
+        // mid-stream. The status line every 500 ms says how much each instance consumed.
+        '--batch-size',
+        '64',
+        '--set',
+        'kafka.partitionsConsumedConcurrently=1',
+        '--set',
+        'decode.maxRecordBytes=2048',
+        '--set',
+        'log.statusIntervalMs=500',
+        '--log-level',
+        'warn',
+      ]);
+      const first = startCli(args);
+      let second: CliProcess | undefined;
+      const logs = (): string =>
+        `first: ${first.stderr().slice(-1500)}\nsecond: ${second?.stderr().slice(-1500) ?? ''}`;
+      try {
+        await waitFor(async () => (await committed()) >= 2_000, {
+          timeoutMs: 120_000,
+          intervalMs: 200,
+          message: `the first instance committed nothing; ${logs()}`,
+        });
+
+        second = startCli(args);
+        const joined = second;
+        await waitFor(() => consumed(joined) >= 1_000, {
+          timeoutMs: 120_000,
+          intervalMs: 200,
+          message: `the second instance never received records; ${logs()}`,
+        });
+        // The first one keeps going after the join (it was given partitions back, not starved).
+        const firstAtJoin = consumed(first);
+        await waitFor(() => consumed(first) > firstAtJoin, {
+          timeoutMs: 60_000,
+          intervalMs: 200,
+          message: `the first instance stopped after the second joined; ${logs()}`,
+        });
+        expect(await committed(), 'the join came too late to be mid-stream').toBeLessThan(total);
+
+        joined.child.kill('SIGTERM');
+        expect((await joined.exited).code, logs()).toBe(0);
+        expect(await committed(), 'the leave came too late to be mid-stream').toBeLessThan(total);
+
+        await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
+          timeoutMs: 180_000,
+          message: () => `the first instance did not finish the stream alone; ${logs()}`,
+        });
+      } finally {
+        first.child.kill('SIGTERM');
+        second?.child.kill('SIGTERM');
+      }
+      expect((await first.exited).code, logs()).toBe(0);
+
+      const coverage = await checkCoverage(kafka, topics, input.invalid);
+      expect(losses(coverage)).toEqual(NOTHING_LOST);
+      expect(coverage.valid).toBe(input.valid);
+      expect(coverage.invalid).toBe(input.invalid.size);
+    });
+  },
+);
