@@ -101,6 +101,8 @@ export function faultInput(options: {
   clusters?: number;
   badEvery?: number;
   bad?: readonly BadInput[];
+  /** Stamp every valid record with this schema version (decode.schemaVersionField). */
+  schemaVersion?: { field: string; value: number | string };
 }): FaultInput {
   const dim = options.dim ?? 8;
   const { records: mixture } = mixtureRecords({
@@ -113,7 +115,12 @@ export function faultInput(options: {
   const invalid = new Map<string, string>();
   const records: ProducedRecord[] = [];
   let n = 0;
+  const version = options.schemaVersion;
   for (const [i, record] of mixture.entries()) {
+    if (version !== undefined) {
+      const value = JSON.parse(String(record.value)) as Record<string, unknown>;
+      record.value = JSON.stringify({ [version.field]: version.value, ...value });
+    }
     records.push(record);
     if (bad.length > 0 && options.badEvery !== undefined && (i + 1) % options.badEvery === 0) {
       const b = bad[n % bad.length]!;

@@ -77,4 +77,67 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
     expect(coverage.valid).toBe(input.valid);
     expect(coverage.invalid).toBe(input.invalid.size);
   });
+
+  it('dead-letters records of an unexpected schema version (reason schema_version) and assigns the accepted ones', async () => {
+    const kafka = new KafkaHelpers(kafkaBrokers());
+    const topics = {
+      inputTopic: uniqueName('fault-version-input'),
+      groupId: uniqueName('fault-version-group'),
+      assignmentsTopic: uniqueName('fault-version-assignments'),
+      deadLetterTopic: uniqueName('fault-version-dead-letter'),
+      eventsTopic: uniqueName('fault-version-events'),
+    };
+    await kafka.createTopic(topics.inputTopic, 3);
+    const features = `[${Array.from({ length: 8 }, () => 1).join(', ')}]`;
+    const bad = [
+      {
+        kind: 'newer version',
+        value: `{"v": 3, "features": ${features}}`,
+        reason: 'schema_version',
+      },
+      {
+        kind: 'version as a string',
+        value: `{"v": "2", "features": ${features}}`,
+        reason: 'schema_version',
+      },
+      { kind: 'no version', value: `{"features": ${features}}`, reason: 'schema_version' },
+    ];
+    const input = faultInput({
+      count: 2_000,
+      partitions: 3,
+      seed: 62,
+      badEvery: 200,
+      bad,
+      schemaVersion: { field: 'v', value: 2 },
+    });
+    await produceInSlices(kafka, topics.inputTopic, input.records);
+    const config = validateConfig({
+      source: 'kafka',
+      kafka: { brokers: kafka.brokers, ...topics },
+      decode: { schemaVersionField: 'v', schemaVersions: [1, 2] },
+      batch: { size: 128 },
+      cluster: { k: 5 },
+      http: { enabled: false },
+      log: { level: 'silent', statusIntervalMs: 0 },
+    });
+    const pipeline = await createPipeline(config, {
+      logger: silentLogger,
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    const running = pipeline.run();
+    try {
+      await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
+        timeoutMs: 120_000,
+        message: () =>
+          `the group did not commit the end offsets: ${JSON.stringify(pipeline.status())}`,
+      });
+    } finally {
+      await pipeline.stop();
+      await running;
+    }
+    const coverage = await checkCoverage(kafka, topics, input.invalid);
+    expect(losses(coverage)).toEqual(NOTHING_LOST);
+    expect(coverage.valid).toBe(input.valid);
+    expect(coverage.reasons).toEqual({ schema_version: input.invalid.size });
+  });
 });
