@@ -75,6 +75,7 @@ const kafkaSchema = z
     createTopics: z.boolean().default(true),
     lagIntervalMs: nonNegativeInt.default(5_000),
     delivery: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
+    writeTimeoutMs: positiveInt.default(30_000),
     transactionalId: z.string().default(''),
     ssl: kafkaSslSchema,
     sasl: kafkaSaslSchema,

@@ -14,6 +14,7 @@ import { hostname } from 'node:os';
 import { Kafka, type Producer, type TopicMessages } from 'kafkajs';
 
 import type { Config } from '../config/schema.js';
+import { StreamclustError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
 import { assignmentValue, type BatchOutput, type Sink } from './sink.js';
@@ -35,13 +36,60 @@ export async function createKafkaSink(
     config.transactionalId !== ''
       ? config.transactionalId
       : `${config.groupId}-${hostname()}-${process.pid}`;
-  const producer: Producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    ...(transactional ? { transactionalId } : {}),
-  });
-  await producer.connect();
+  const newProducer = (): Producer =>
+    kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      ...(transactional ? { transactionalId } : {}),
+    });
+  let producer = newProducer();
+  let connected: Promise<void> = producer.connect();
+  await connected;
+  /**
+   * A send in flight while the broker restarts can stay pending for good (kafkajs neither
+   * resolves nor rejects it), which would hold the whole stream. After writeTimeoutMs the write
+   * fails as retriable and the producer is replaced: the retry goes through a fresh one. The
+   * abandoned send may still land, so a record can be written twice: at-least-once allows it,
+   * and with transactions the new producer fences the old one, aborting its transaction.
+   */
+  const withTimeout = async (work: (p: Producer) => Promise<void>): Promise<void> => {
+    try {
+      await connected;
+    } catch {
+      // The last (re)connection failed, e.g. while the broker was away: try again now.
+      connected = producer.connect();
+      await connected;
+    }
+    const current = producer;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        reject(
+          new StreamclustError(
+            `writing to Kafka took longer than kafka.writeTimeoutMs (${config.writeTimeoutMs} ms)`,
+            { retriable: true },
+          ),
+        );
+      }, config.writeTimeoutMs);
+    });
+    try {
+      await Promise.race([work(current), timeout]);
+    } catch (error) {
+      if (error instanceof StreamclustError && current === producer) {
+        logger.warn('a Kafka write hung; replacing the producer', {
+          timeoutMs: config.writeTimeoutMs,
+        });
+        void current.disconnect().catch(() => undefined);
+        producer = newProducer();
+        connected = producer.connect();
+        connected.catch(() => undefined);
+      }
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   return {
     async write(output: BatchOutput) {
       const topicMessages: TopicMessages[] = [];
@@ -77,24 +125,27 @@ export async function createKafkaSink(
           messages: events.map((e) => ({ key: `${e.type}.${e.kind}`, value: JSON.stringify(e) })),
         });
       }
-      if (!transactional) {
-        if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
-        return;
+      if (topicMessages.length === 0 && (output.offsets ?? []).length === 0) return;
+      await withTimeout((p) => (transactional ? writeTransaction(p) : writePlain(p)));
+      async function writePlain(p: Producer): Promise<void> {
+        await p.sendBatch({ topicMessages, acks: -1 });
       }
-      const transaction = await producer.transaction();
-      try {
-        if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
-        const offsets = output.offsets ?? [];
-        if (offsets.length > 0) {
-          await transaction.sendOffsets({
-            consumerGroupId: config.groupId,
-            topics: groupByTopic(offsets),
-          });
+      async function writeTransaction(p: Producer): Promise<void> {
+        const transaction = await p.transaction();
+        try {
+          if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+          const offsets = output.offsets ?? [];
+          if (offsets.length > 0) {
+            await transaction.sendOffsets({
+              consumerGroupId: config.groupId,
+              topics: groupByTopic(offsets),
+            });
+          }
+          await transaction.commit();
+        } catch (error) {
+          await transaction.abort().catch(() => undefined);
+          throw error;
         }
-        await transaction.commit();
-      } catch (error) {
-        await transaction.abort().catch(() => undefined);
-        throw error;
       }
     },
     async close() {

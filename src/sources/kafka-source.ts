@@ -61,6 +61,18 @@ export function createKafkaSource(
       });
     }
   });
+  // Readiness: kafkajs reports a lost broker only after its retries run out (tens of seconds),
+  // so the source also counts as unhealthy when it has not heard from the broker (a fetch or a
+  // heartbeat) for three heartbeat intervals, or when a heartbeat failed since the last contact.
+  let lastContact = Date.now();
+  let heartbeatFailed = false;
+  const contact = (): void => {
+    lastContact = Date.now();
+    heartbeatFailed = false;
+  };
+  consumer.on(consumer.events.FETCH, contact);
+  consumer.on(consumer.events.HEARTBEAT, contact);
+  consumer.on(consumer.events.GROUP_JOIN, contact);
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));
   consumer.on(consumer.events.CRASH, (event) => {
@@ -93,7 +105,7 @@ export function createKafkaSource(
       });
     }
     chunks.next(chunk);
-    await waitWithHeartbeats(chunk.done, heartbeat);
+    await waitWithHeartbeats(chunk.done, heartbeat, () => (heartbeatFailed = true));
     // Without resolving, kafkajs would fetch the same offsets again on the next round.
     resolveOffset(batch.lastOffset());
     // Exactly-once: the sink committed these offsets inside its transactions already.
@@ -151,18 +163,23 @@ export function createKafkaSource(
     async close() {
       await consumer.disconnect();
     },
-    healthy: () => connected && !crashed,
+    healthy: () =>
+      connected &&
+      !crashed &&
+      !heartbeatFailed &&
+      Date.now() - lastContact < Math.max(3 * config.heartbeatIntervalMs, 10_000),
   };
 }
 
 async function waitWithHeartbeats(
   done: Promise<void>,
   heartbeat: () => Promise<void>,
+  failed: () => void,
 ): Promise<void> {
   let finished = false;
   void done.then(() => (finished = true));
   while (!finished) {
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1_000))]);
-    if (!finished) await heartbeat().catch(() => undefined);
+    if (!finished) await heartbeat().catch(failed);
   }
 }

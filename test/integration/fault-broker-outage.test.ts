@@ -59,6 +59,9 @@ describeWithKafka('fault: the broker is down for 10 s mid-stream', () => {
         'kafka.partitionsConsumedConcurrently=1',
         '--set',
         'decode.maxRecordBytes=2048',
+        // A send hung across the restart is abandoned and retried on a fresh producer after 10 s.
+        '--set',
+        'kafka.writeTimeoutMs=10000',
         '--log-level',
         // FAULT_LOG_LEVEL=debug (with KAFKAJS_LOG_LEVEL=debug) when the saved log must say more.
         process.env['FAULT_LOG_LEVEL'] ?? 'info',
