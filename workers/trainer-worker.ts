@@ -24,7 +24,8 @@ export default async function run(task: TrainerTask): Promise<TrainerResult> {
     case 'step': {
       const result = step(task);
       const buffers = [result.embeddings.buffer as ArrayBuffer];
-      if (result.gradients !== undefined) buffers.push(result.gradients.values.buffer as ArrayBuffer);
+      if (result.gradients !== undefined)
+        buffers.push(result.gradients.values.buffer as ArrayBuffer);
       return transfer(result, buffers);
     }
   }
@@ -32,5 +33,8 @@ export default async function run(task: TrainerTask): Promise<TrainerResult> {
 
 /** Hands the buffers to the main thread instead of copying them (structured clone would). */
 function transfer(result: TrainerResult, buffers: ArrayBuffer[]): TrainerResult {
-  return move({ [transferableSymbol]: buffers, [valueSymbol]: result } as never) as unknown as TrainerResult;
+  return move({
+    [transferableSymbol]: buffers,
+    [valueSymbol]: result,
+  } as never) as unknown as TrainerResult;
 }
