@@ -1,13 +1,10 @@
-import { pathToFileURL } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
-
-import { Partitioners, type Message } from 'kafkajs';
+import { spawn } from 'node:child_process';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { validateConfig } from '../src/config/load-config.js';
 import { silentLogger } from '../src/log.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { createPipeline } from '../src/pipeline/create-pipeline.js';
-import { DriftingMixture } from '../src/sources/drifting-mixture.js';
 import { KafkaBroker } from '../test/helpers/kafka-broker.js';
 import { KafkaHelpers, uniqueName } from '../test/helpers/kafka.js';
 
@@ -16,20 +13,18 @@ import { KafkaHelpers, uniqueName } from '../test/helpers/kafka.js';
  * worker, centroid store, Kafka sinks, offset commits), to see that throughput holds, memory
  * stays flat and records do not wait longer as the run goes on.
  *
- * A producer in this process writes the seeded drifting mixture to a 3-partition topic at a
- * fixed offered rate while the pipeline consumes it, so the latency measured is that of a
+ * A producer in another process (bench/soak-producer.ts) writes the seeded drifting mixture to a
+ * 3-partition topic at a fixed offered rate while the pipeline consumes it, so the latency measured is that of a
  * pipeline keeping up with its input, not the age of a backlog. Latency of a record =
  * wall-clock time its batch was assigned − its Kafka timestamp (set when it was sent); every
  * record is measured. Resident memory (RSS) is sampled when 10 %, 50 % and 100 % of the records
- * have been assigned; the broker is another process and is not included.
+ * have been assigned; the broker and the producer are other processes and are not included.
  *
  * `npx tsx bench/soak.ts [--quick]` (1,000,000 records; --quick: 100,000).
  */
 
 const PARTITIONS = 3;
 const DIM = 8;
-// The producer sends what is due every few milliseconds, in requests of at most this many.
-const SEND_SLICE = 2_000;
 
 export interface SoakOptions {
   quick?: boolean;
@@ -45,6 +40,8 @@ export interface SoakResult {
   rss: { at10: number; at50: number; at100: number };
   latencyMs: { p50: number; p99: number; max: number };
   backend: string | undefined;
+  /** heapUsed/external MiB at 10, 50 and 100 % (after a full GC when --expose-gc is on). */
+  heap: string[];
 }
 
 export async function runSoakBench(options: SoakOptions = {}): Promise<void> {
@@ -69,6 +66,10 @@ export async function runSoakBench(options: SoakOptions = {}): Promise<void> {
   console.log(
     '\nseconds: from the first record sent to the last one assigned. Latency: assignment time − Kafka timestamp (send time), every record.',
   );
+  const gc = typeof (globalThis as { gc?: unknown }).gc === 'function';
+  console.log(
+    `JavaScript heap used / external at 10, 50, 100 % (MiB${gc ? ', after a full GC' : ''}): ${result.heap.join(', ')}`,
+  );
 }
 
 export async function soak(options: SoakOptions = {}): Promise<SoakResult> {
@@ -83,6 +84,15 @@ export async function soak(options: SoakOptions = {}): Promise<SoakResult> {
     const latencies = new Float64Array(total);
     let assigned = 0;
     const rss = { at10: 0, at50: 0, at100: 0 };
+    const heap: string[] = [];
+    // With --expose-gc the heap is measured after a full collection, so garbage is not
+    // mistaken for a leak; RSS, which the allocator rarely returns, is reported as it is.
+    const sample = (): number => {
+      (globalThis as { gc?: () => void }).gc?.();
+      const m = process.memoryUsage();
+      heap.push(`${(m.heapUsed / 2 ** 20).toFixed(0)}/${(m.external / 2 ** 20).toFixed(0)}`);
+      return m.rss;
+    };
     let lastAssignedAt = 0;
     let allAssigned = (): void => {};
     const done = new Promise<void>((resolve) => (allAssigned = resolve));
@@ -112,10 +122,10 @@ export async function soak(options: SoakOptions = {}): Promise<SoakResult> {
               // stray duplicate only adds one more sample.
               if (assigned < total) latencies[assigned] = report.at - record.timestamp;
               assigned += 1;
-              if (rss.at10 === 0 && assigned >= total * 0.1) rss.at10 = process.memoryUsage().rss;
-              if (rss.at50 === 0 && assigned >= total * 0.5) rss.at50 = process.memoryUsage().rss;
+              if (rss.at10 === 0 && assigned >= total * 0.1) rss.at10 = sample();
+              if (rss.at50 === 0 && assigned >= total * 0.5) rss.at50 = sample();
               if (rss.at100 === 0 && assigned >= total) {
-                rss.at100 = process.memoryUsage().rss;
+                rss.at100 = sample();
                 lastAssignedAt = report.at;
                 allAssigned();
               }
@@ -126,7 +136,7 @@ export async function soak(options: SoakOptions = {}): Promise<SoakResult> {
     });
     const running = pipeline.run();
     const started = Date.now();
-    const producing = produce(kafka, topic, total, rate);
+    const producing = produce(kafka.brokers, topic, total, rate);
     await Promise.race([done, running.then(() => Promise.reject(new Error('pipeline stopped')))]);
     await producing;
     await pipeline.stop();
@@ -142,61 +152,37 @@ export async function soak(options: SoakOptions = {}): Promise<SoakResult> {
       rss,
       latencyMs: { p50: quantile(0.5), p99: quantile(0.99), max: sorted[total - 1] as number },
       backend: pipeline.status().backend,
+      heap,
     };
   } finally {
     await broker.destroy();
   }
 }
 
-/** Sends `total` records of the seeded mixture at `rate` records per second. */
-async function produce(
-  kafka: KafkaHelpers,
+/**
+ * Runs the producer (bench/soak-producer.ts) in its own process: the load generator's memory and
+ * CPU are not the pipeline's, so the RSS sampled here is the pipeline's alone.
+ */
+function produce(
+  brokers: readonly string[],
   topic: string,
   total: number,
   rate: number,
 ): Promise<void> {
-  const mixture = new DriftingMixture({
-    seed: 2027,
-    dim: DIM,
-    clusters: 6,
-    spread: 0.6,
-    separation: 6,
-    driftEveryRecords: 100_000,
+  const script = fileURLToPath(new URL('./soak-producer.ts', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', script, JSON.stringify({ brokers, topic, total, rate })],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`the soak producer exited with ${code}`)),
+    );
   });
-  const producer = kafka.createKafka('streamclust-soak-producer').producer({
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
-  await producer.connect();
-  try {
-    const started = Date.now();
-    let sent = 0;
-    while (sent < total) {
-      const due = Math.min(total, Math.floor(((Date.now() - started) / 1000) * rate));
-      if (due <= sent) {
-        await sleep(5);
-        continue;
-      }
-      const count = Math.min(SEND_SLICE, due - sent);
-      const timestamp = String(Date.now());
-      const messages: Message[] = [];
-      for (let i = 0; i < count; i++) {
-        const point = mixture.next();
-        messages.push({
-          key: `s-${sent + i}`,
-          value: JSON.stringify({ features: point.features, label: point.label }),
-          partition: (sent + i) % PARTITIONS,
-          timestamp,
-        });
-      }
-      // acks 1: the leader's write is enough for a benchmark's input; the pipeline's own
-      // outputs keep acks from all replicas.
-      await producer.send({ topic, acks: 1, messages });
-      sent += count;
-    }
-  } finally {
-    await producer.disconnect();
-  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

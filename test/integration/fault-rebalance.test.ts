@@ -1,3 +1,5 @@
+import { writeFile } from 'node:fs/promises';
+
 import { expect, it } from 'vitest';
 
 import { startCli, type CliProcess } from '../helpers/cli-process.js';
@@ -59,7 +61,7 @@ describeWithKafka(
         '--set',
         'log.statusIntervalMs=500',
         '--log-level',
-        'warn',
+        'info',
       ]);
       const first = startCli(args);
       let second: CliProcess | undefined;
@@ -99,6 +101,11 @@ describeWithKafka(
       } finally {
         first.child.kill('SIGTERM');
         second?.child.kill('SIGTERM');
+        // Both whole logs, for when the tails in a failure message are not enough.
+        await writeFile(
+          'test-results/fault-rebalance.log',
+          `first:\n${first.stderr()}\n\nsecond:\n${second?.stderr() ?? ''}\n`,
+        ).catch(() => {});
       }
       expect((await first.exited).code, logs()).toBe(0);
 
