@@ -318,9 +318,12 @@ export class BatchProcessor {
   private takePending(why: string): EmbeddedBatch[] {
     clearTimeout(this.warmupTimer);
     const { seen } = this.store.warmupProgress();
-    this.deps.logger.info('centroid store initialised with k-means++', {
+    const { restarts, iterations } = this.deps.config.cluster.init;
+    this.deps.logger.info('centroid store started: k-means++ on the warm-up sample', {
       k: this.store.k,
       from: seen,
+      restarts,
+      lloydIterations: iterations,
       why,
     });
     this.deps.metrics.storeReady.set(1);
