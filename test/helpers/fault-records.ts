@@ -186,7 +186,7 @@ export function kafkaRunArgs(
 export function waitForHttpUrl(cli: CliProcess, timeoutMs = 60_000): Promise<string> {
   return waitFor(() => /url=(http:\/\/\S+)/.exec(cli.stderr())?.[1], {
     timeoutMs,
-    message: `the process logged no url=; stderr: ${cli.stderr().slice(-2000)}`,
+    message: () => `the process logged no url=; stderr: ${cli.stderr().slice(-2000)}`,
   });
 }
 
@@ -206,7 +206,7 @@ export async function waitForEndCommitted(
       const committed = await kafka.committedOffsets(groupId, topic);
       return [...ends].every(([p, end]) => committed.get(p) === end);
     },
-    { timeoutMs: options.timeoutMs, intervalMs: 500, message: options.message() },
+    { timeoutMs: options.timeoutMs, intervalMs: 500, message: options.message },
   );
   return ends;
 }

@@ -45,7 +45,8 @@ export interface ReadAllOptions {
 export interface WaitForOptions {
   timeoutMs?: number;
   intervalMs?: number;
-  message?: string;
+  /** What failed; a function is called at the timeout, so logs it quotes are current then. */
+  message?: string | (() => string);
 }
 
 /** Bootstrap addresses of the broker under test; empty when there is none. */
@@ -352,7 +353,7 @@ export async function waitFor<T>(
     }
     if (Date.now() >= deadline) {
       const parts = [
-        `${options.message ?? 'waitFor: condition not met'} (after ${timeoutMs} ms)`,
+        `${(typeof options.message === 'function' ? options.message() : options.message) ?? 'waitFor: condition not met'} (after ${timeoutMs} ms)`,
         `last value: ${inspect(lastValue, { depth: 4 })}`,
       ];
       if (lastError !== undefined) parts.push(`last error: ${inspect(lastError)}`);

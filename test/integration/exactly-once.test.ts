@@ -2,19 +2,18 @@ import { expect, it } from 'vitest';
 
 import { startCli } from '../helpers/cli-process.js';
 import {
+  KafkaHelpers,
   committedOffsets,
   createTopic,
   describeWithKafka,
   endOffsets,
   kafkaBrokers,
-  produceRaw,
   readAll,
   uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
+import { produceInSlices, sumOffsets, waitForEndCommitted } from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
-
-const sum = (m: Map<number, string>): number => [...m.values()].reduce((a, v) => a + Number(v), 0);
 
 describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => {
   it('after a SIGKILL mid-stream and a restart, read_committed readers see every output exactly once', async () => {
@@ -22,6 +21,7 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
     const assignmentsTopic = uniqueName('assignments');
     const deadLetterTopic = uniqueName('dead-letter');
     const groupId = uniqueName('group');
+    const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
       count: 30_000,
@@ -31,8 +31,7 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
       malformedEvery: 4000,
     });
     records.forEach((r, i) => (r.partition = i % 3));
-    for (let i = 0; i < records.length; i += 5000)
-      await produceRaw(input, records.slice(i, i + 5000));
+    await produceInSlices(kafka, input, records, 5000);
     const ends = await endOffsets(input);
 
     const args = [
@@ -65,25 +64,19 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
       `kafka.deadLetterTopic=${deadLetterTopic}`,
     ];
     const first = startCli(args);
-    await waitFor(async () => sum(await committedOffsets(groupId, input)) >= 3000, {
+    await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 3000, {
       timeoutMs: 120_000,
-      message: `nothing committed; stderr: ${first.stderr().slice(-2000)}`,
+      message: () => `nothing committed; stderr: ${first.stderr().slice(-2000)}`,
     });
     first.child.kill('SIGKILL');
     await first.exited;
-    expect(sum(await committedOffsets(groupId, input))).toBeLessThan(sum(ends));
+    expect(sumOffsets(await committedOffsets(groupId, input))).toBeLessThan(sumOffsets(ends));
 
     const second = startCli(args);
-    await waitFor(
-      async () => {
-        const committed = await committedOffsets(groupId, input);
-        return [...ends].every(([p, end]) => committed.get(p) === end);
-      },
-      {
-        timeoutMs: 240_000,
-        message: `second run did not finish; stderr: ${second.stderr().slice(-2000)}`,
-      },
-    );
+    await waitForEndCommitted(kafka, groupId, input, {
+      timeoutMs: 240_000,
+      message: () => `second run did not finish; stderr: ${second.stderr().slice(-2000)}`,
+    });
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
 

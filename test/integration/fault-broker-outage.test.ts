@@ -73,12 +73,16 @@ describeWithKafka('fault: the broker is down for 10 s mid-stream', () => {
       const url = await waitForHttpUrl(cli);
       await waitFor(async () => (await readyStatus(url)) === 200, {
         timeoutMs: 120_000,
-        message: `never ready; stderr: ${stderr()}`,
+        message: () => `never ready; stderr: ${stderr()}`,
       });
       await waitFor(
         async () =>
           sumOffsets(await kafka.committedOffsets(topics.groupId, topics.inputTopic)) >= 2_000,
-        { timeoutMs: 120_000, intervalMs: 200, message: `nothing committed; stderr: ${stderr()}` },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 200,
+          message: () => `nothing committed; stderr: ${stderr()}`,
+        },
       );
 
       const down = Date.now();
@@ -99,7 +103,7 @@ describeWithKafka('fault: the broker is down for 10 s mid-stream', () => {
       expect(sumOffsets(ends)).toBe(total);
       await waitFor(async () => (await readyStatus(url)) === 200, {
         timeoutMs: 60_000,
-        message: `not ready again after the broker came back; stderr: ${stderr()}`,
+        message: () => `not ready again after the broker came back; stderr: ${stderr()}`,
       });
     } finally {
       cli.child.kill('SIGTERM');

@@ -71,7 +71,7 @@ describeWithKafka(
         await waitFor(async () => (await committed()) >= 2_000, {
           timeoutMs: 120_000,
           intervalMs: 200,
-          message: `the first instance committed nothing; ${logs()}`,
+          message: () => `the first instance committed nothing; ${logs()}`,
         });
 
         second = startCli(args);
@@ -79,7 +79,7 @@ describeWithKafka(
         await waitFor(() => consumed(joined) >= 1_000, {
           timeoutMs: 120_000,
           intervalMs: 200,
-          message: `the second instance never received records; ${logs()}`,
+          message: () => `the second instance never received records; ${logs()}`,
         });
         // The group keeps committing after the join. (Not "the first instance consumes more":
         // the partitions it keeps may already be drained, which is no failure.)
@@ -87,7 +87,7 @@ describeWithKafka(
         await waitFor(async () => (await committed()) > committedAtJoin, {
           timeoutMs: 60_000,
           intervalMs: 200,
-          message: `the group stopped committing after the second instance joined; ${logs()}`,
+          message: () => `the group stopped committing after the second instance joined; ${logs()}`,
         });
         expect(await committed(), 'the join came too late to be mid-stream').toBeLessThan(total);
 

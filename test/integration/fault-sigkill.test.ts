@@ -58,7 +58,7 @@ describeWithKafka('fault: the pipeline process is killed with SIGKILL mid-stream
       {
         timeoutMs: 120_000,
         intervalMs: 200,
-        message: `the first run committed nothing; stderr: ${first.stderr().slice(-2000)}`,
+        message: () => `the first run committed nothing; stderr: ${first.stderr().slice(-2000)}`,
       },
     );
     // No drain, no commit, no closing of the producer: whatever was in flight is simply gone.

@@ -3,22 +3,21 @@ import { expect, it } from 'vitest';
 import { readCheckpoint } from '../../src/sinks/checkpoint.js';
 import { startCli } from '../helpers/cli-process.js';
 import {
+  KafkaHelpers,
   committedOffsets,
   createTopic,
   describeWithKafka,
   endOffsets,
   kafkaBrokers,
-  produceRaw,
   readAll,
   uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
+import { produceInSlices, sumOffsets, waitForEndCommitted } from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-const sum = (m: Map<number, string>): number => [...m.values()].reduce((a, v) => a + Number(v), 0);
 
 describeWithKafka('state and offsets agree after a crash', () => {
   it('resumes model and store from the checkpoint, replays from its offsets: the state holds each record once', async () => {
@@ -26,12 +25,12 @@ describeWithKafka('state and offsets agree after a crash', () => {
     const assignmentsTopic = uniqueName('assignments');
     const groupId = uniqueName('group');
     const dir = join(mkdtempSync(join(tmpdir(), 'streamclust-resume-')), 'checkpoints');
+    const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const total = 24_000;
     const { records } = mixtureRecords({ count: total, clusters: 5, dim: 8, seed: 21 });
     records.forEach((r, i) => (r.partition = i % 3));
-    for (let i = 0; i < records.length; i += 6000)
-      await produceRaw(input, records.slice(i, i + 6000));
+    await produceInSlices(kafka, input, records, 6000);
     const ends = await endOffsets(input);
 
     const args = [
@@ -58,30 +57,24 @@ describeWithKafka('state and offsets agree after a crash', () => {
       'checkpoint.everyBatches=20',
     ];
     const first = startCli([...args, '--set', 'checkpoint.onShutdown=false']);
-    await waitFor(async () => sum(await committedOffsets(groupId, input)) >= 6000, {
+    await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 6000, {
       timeoutMs: 180_000,
-      message: `first run did not get far enough; stderr: ${first.stderr().slice(-2000)}`,
+      message: () => `first run did not get far enough; stderr: ${first.stderr().slice(-2000)}`,
     });
     first.child.kill('SIGKILL');
     await first.exited;
     const atCrash = await readCheckpoint(dir);
-    const committedAtCrash = sum(await committedOffsets(groupId, input));
+    const committedAtCrash = sumOffsets(await committedOffsets(groupId, input));
     const checkpointed = atCrash.offsets.reduce((n, o) => n + Number(o.offset), 0);
     expect(atCrash.store.state.records).toBe(checkpointed);
     // The commit runs ahead of the checkpoint: records in between are in the outputs, not the state.
     expect(checkpointed).toBeLessThanOrEqual(committedAtCrash);
 
     const second = startCli([...args, '--resume']);
-    await waitFor(
-      async () => {
-        const committed = await committedOffsets(groupId, input);
-        return [...ends].every(([p, end]) => committed.get(p) === end);
-      },
-      {
-        timeoutMs: 240_000,
-        message: `second run did not finish; stderr: ${second.stderr().slice(-2000)}`,
-      },
-    );
+    await waitForEndCommitted(kafka, groupId, input, {
+      timeoutMs: 240_000,
+      message: () => `second run did not finish; stderr: ${second.stderr().slice(-2000)}`,
+    });
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
     expect(second.stderr()).toMatch(/resuming from checkpoint/);

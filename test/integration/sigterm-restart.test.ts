@@ -2,19 +2,18 @@ import { expect, it } from 'vitest';
 
 import { startCli } from '../helpers/cli-process.js';
 import {
+  KafkaHelpers,
   committedOffsets,
   createTopic,
   describeWithKafka,
   endOffsets,
   kafkaBrokers,
-  produceRaw,
   readAll,
   uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
+import { produceInSlices, sumOffsets, waitForEndCommitted } from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
-
-const sum = (m: Map<number, string>): number => [...m.values()].reduce((a, v) => a + Number(v), 0);
 
 describeWithKafka('stopping the pipeline process mid-stream', () => {
   it('SIGTERM drains and exits 0; after a restart every valid record has an assignment', async () => {
@@ -22,6 +21,7 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
     const assignmentsTopic = uniqueName('assignments');
     const deadLetterTopic = uniqueName('dead-letter');
     const groupId = uniqueName('group');
+    const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
       count: 40_000,
@@ -31,10 +31,9 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
       malformedEvery: 5000,
     });
     records.forEach((r, i) => (r.partition = i % 3));
-    for (let i = 0; i < records.length; i += 5000)
-      await produceRaw(input, records.slice(i, i + 5000));
+    await produceInSlices(kafka, input, records, 5000);
     const ends = await endOffsets(input);
-    const total = sum(ends);
+    const total = sumOffsets(ends);
 
     const args = [
       'run',
@@ -62,27 +61,22 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
     ];
 
     const first = startCli(args);
-    await waitFor(async () => sum(await committedOffsets(groupId, input)) >= 2000, {
+    await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 2000, {
       timeoutMs: 120_000,
-      message: `first run committed nothing; stderr: ${first.stderr().slice(-2000)}`,
+      message: () => `first run committed nothing; stderr: ${first.stderr().slice(-2000)}`,
     });
     first.child.kill('SIGTERM');
     const firstExit = await first.exited;
     expect(firstExit.code, first.stderr().slice(-2000)).toBe(0);
-    const afterFirst = sum(await committedOffsets(groupId, input));
+    const afterFirst = sumOffsets(await committedOffsets(groupId, input));
     expect(afterFirst).toBeLessThan(total);
 
     const second = startCli(args);
-    await waitFor(
-      async () => {
-        const committed = await committedOffsets(groupId, input);
-        return [...ends].every(([p, end]) => committed.get(p) === end);
-      },
-      {
-        timeoutMs: 240_000,
-        message: `second run did not reach the end offsets; stderr: ${second.stderr().slice(-2000)}`,
-      },
-    );
+    await waitForEndCommitted(kafka, groupId, input, {
+      timeoutMs: 240_000,
+      message: () =>
+        `second run did not reach the end offsets; stderr: ${second.stderr().slice(-2000)}`,
+    });
     second.child.kill('SIGTERM');
     expect((await second.exited).code).toBe(0);
 

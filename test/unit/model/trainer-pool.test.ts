@@ -21,6 +21,26 @@ function centroids(seed: number): Float32Array {
   return c;
 }
 
+function startPool(workers: number) {
+  return TrainerPool.start({ backend: 'auto', model: spec, losses: config.losses, workers });
+}
+
+/** One training step on `rows` fresh records of the mixture, with the fixed centroids of `seed`. */
+function trainingStep(pool: TrainerPool, mixture: DriftingMixture, rows: number, seed: number) {
+  return pool.step({
+    features: batch(mixture, rows),
+    rows,
+    train: true,
+    phase: 'full',
+    seed,
+    centroids: centroids(seed),
+    clusters: 5,
+  });
+}
+
+const sameBytes = (a: Float32Array, b: Float32Array): boolean =>
+  Buffer.from(a.buffer).equals(Buffer.from(b.buffer));
+
 describe('shardRows and average', () => {
   it('splits rows into contiguous shards differing by at most one row', () => {
     expect(shardRows(10, 3)).toEqual([
@@ -46,25 +66,12 @@ describe('shardRows and average', () => {
 
 describe('TrainerPool with real worker threads', () => {
   it('keeps two replicas bit-for-bit identical after 20 training steps', async () => {
-    const { pool } = await TrainerPool.start({
-      backend: 'auto',
-      model: spec,
-      losses: config.losses,
-      workers: 2,
-    });
+    const { pool } = await startPool(2);
     try {
       expect(pool.replicaCount).toBe(2);
       const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
       for (let step = 0; step < 20; step++) {
-        const result = await pool.step({
-          features: batch(mixture, 128),
-          rows: 128,
-          train: true,
-          phase: 'full',
-          seed: step,
-          centroids: centroids(step),
-          clusters: 5,
-        });
+        const result = await trainingStep(pool, mixture, 128, step);
         expect(result.trained).toBe(true);
         expect(result.embeddings.length).toBe(128 * 16);
       }
@@ -73,48 +80,23 @@ describe('TrainerPool with real worker threads', () => {
       expect(a.version).toBe(20);
       expect(b.version).toBe(20);
       expect(a.variables.entries).toEqual(b.variables.entries);
-      expect(
-        Buffer.from(a.variables.values.buffer).equals(Buffer.from(b.variables.values.buffer)),
-      ).toBe(true);
-      expect(
-        Buffer.from(a.optimizer.values.buffer).equals(Buffer.from(b.optimizer.values.buffer)),
-      ).toBe(true);
+      expect(sameBytes(a.variables.values, b.variables.values)).toBe(true);
+      expect(sameBytes(a.optimizer.values, b.optimizer.values)).toBe(true);
       // And training changed them: not equal to a fresh replica's seeded weights.
-      const fresh = await TrainerPool.start({
-        backend: 'auto',
-        model: spec,
-        losses: config.losses,
-        workers: 1,
-      });
+      const fresh = await startPool(1);
       const initial = await fresh.pool.getState();
       await fresh.pool.close();
-      expect(
-        Buffer.from(initial.variables.values.buffer).equals(Buffer.from(a.variables.values.buffer)),
-      ).toBe(false);
+      expect(sameBytes(initial.variables.values, a.variables.values)).toBe(false);
     } finally {
       await pool.close();
     }
   });
 
   it('replaces a terminated worker, restores its replica from a healthy one and retries the batch', async () => {
-    const { pool } = await TrainerPool.start({
-      backend: 'auto',
-      model: spec,
-      losses: config.losses,
-      workers: 2,
-    });
+    const { pool } = await startPool(2);
     try {
       const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
-      const step = (seed: number) =>
-        pool.step({
-          features: batch(mixture, 64),
-          rows: 64,
-          train: true,
-          phase: 'full',
-          seed,
-          centroids: centroids(seed),
-          clusters: 5,
-        });
+      const step = (seed: number) => trainingStep(pool, mixture, 64, seed);
       for (let i = 0; i < 3; i++) await step(i);
       const victim = pool.threads[1];
       expect(victim).toBeDefined();
@@ -127,35 +109,20 @@ describe('TrainerPool with real worker threads', () => {
       await step(4);
       const [a, b] = await Promise.all([pool.replicaState(0), pool.replicaState(1)]);
       expect(a.version).toBe(5);
-      expect(
-        Buffer.from(a.variables.values.buffer).equals(Buffer.from(b.variables.values.buffer)),
-      ).toBe(true);
+      expect(sameBytes(a.variables.values, b.variables.values)).toBe(true);
     } finally {
       await pool.close();
     }
   });
 
   it('leaks no tensors and no worker heap over 2,000 training steps', async () => {
-    const { pool } = await TrainerPool.start({
-      backend: 'auto',
-      model: spec,
-      losses: config.losses,
-      workers: 1,
-    });
+    const { pool } = await startPool(1);
     try {
       const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
       const tensors: number[] = [];
       const heap: number[] = [];
       for (let i = 0; i < 2000; i++) {
-        const r = await pool.step({
-          features: batch(mixture, 32),
-          rows: 32,
-          train: true,
-          phase: 'full',
-          seed: i,
-          centroids: centroids(i),
-          clusters: 5,
-        });
+        const r = await trainingStep(pool, mixture, 32, i);
         tensors.push(r.numTensors);
         heap.push(r.heapUsedBytes);
       }
