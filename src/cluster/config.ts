@@ -23,7 +23,7 @@ const recoverySchema = z.strictObject({
 });
 
 const initSchema = z.strictObject({
-  restarts: z.number().int().min(1).max(100).default(3),
+  restarts: z.number().int().min(1).max(100).default(10),
   iterations: z.number().int().min(0).max(1000).default(10),
 });
 

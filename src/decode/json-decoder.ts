@@ -25,6 +25,8 @@ export type Decoded =
       ok: true;
       features: Float32Array;
       label: number | undefined;
+      /** The features before standardisation; only when `decode` was asked to keep them. */
+      raw?: Float32Array;
       /** The value of the captured field (losses.positives.field), when one is captured. */
       captured?: string | number | boolean | null;
     }
@@ -62,7 +64,11 @@ export class JsonDecoder {
     return this.dimension;
   }
 
-  decode(value: Buffer | null): Decoded {
+  /**
+   * `keepRaw`: also return the features before standardisation (a copy), for records that
+   * will be standardised again with later statistics (see `standardizeNow`).
+   */
+  decode(value: Buffer | null, keepRaw = false): Decoded {
     if (value === null) return fail('null_value', 'the record has no value (null)');
     if (value.length === 0) return fail('empty_value', 'the record value is empty');
     if (value.length > this.options.maxRecordBytes) {
@@ -102,10 +108,12 @@ export class JsonDecoder {
     const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
     if (!raw.ok) return raw;
     const label = object[this.options.labelField];
+    const kept = keepRaw ? raw.features.slice() : undefined;
     const decoded: Decoded = {
       ok: true,
       features: this.options.standardize ? this.standardize(raw.features) : raw.features,
       label: typeof label === 'number' && Number.isInteger(label) ? label : undefined,
+      ...(kept === undefined ? {} : { raw: kept }),
     };
     if (this.captureField !== undefined) decoded.captured = scalar(object[this.captureField]);
     return decoded;
@@ -163,6 +171,25 @@ export class JsonDecoder {
       features[i] = (x - (this.mean[i] as number)) / Math.sqrt(variance > 1e-12 ? variance : 1);
     }
     return features;
+  }
+
+  /**
+   * Standardises raw features (rows × dim) with the statistics as they are now, without
+   * updating them: the records of the first moments of a stream were standardised with the
+   * statistics of a handful of records, and are re-scaled once more have been seen. Returns a
+   * new array; the input unchanged when standardisation is off.
+   */
+  standardizeNow(raw: Float32Array): Float32Array {
+    if (!this.options.standardize || this.mean === undefined || this.m2 === undefined) return raw;
+    const d = this.mean.length;
+    const out = new Float32Array(raw.length);
+    for (let i = 0; i < d; i++) {
+      const variance = this.count > 1 ? (this.m2[i] as number) / (this.count - 1) : 1;
+      const scale = Math.sqrt(variance > 1e-12 ? variance : 1);
+      const mean = this.mean[i] as number;
+      for (let j = i; j < raw.length; j += d) out[j] = ((raw[j] as number) - mean) / scale;
+    }
+    return out;
   }
 
   /** The running statistics, for checkpoints. */

@@ -4,9 +4,11 @@
  *
  * Batches are processed one at a time, in order: the store is a single writer, and the order
  * of its updates is what makes a seeded run reproducible. Until the store is initialised, the
- * embedded batches wait here (their records are not settled, so nothing is committed) and are
- * assigned as soon as it is; if the stream stalls first (every in-flight record is waiting
- * here), the store starts from the warm-up sample it has after `cluster.warmupMaxWaitMs`.
+ * embedded batches wait in a WarmupBuffer (their records are not settled, so nothing is
+ * committed); when `cluster.warmupSize` records wait they are embedded again with the warm-up's
+ * statistics (see warm-up.ts), the store is seeded from them and they are assigned. If the
+ * stream stalls first (every in-flight record is waiting), the store starts from what waits
+ * after `cluster.warmupMaxWaitMs`.
  */
 import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
@@ -25,22 +27,15 @@ import type { Assignment, BatchOutput, DeadLetter, Sink, StreamEvent } from '../
 import type { BatchReport, PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
 import { SerialQueue } from './serial-queue.js';
+import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
 import { Watermarks } from './watermarks.js';
-
-interface EmbeddedBatch {
-  records: SourceRecord[];
-  labels: (number | undefined)[];
-  losses: Record<string, number>;
-  /** Decoded features, rows × inputDim (for input-feature drift). */
-  features: Float32Array;
-  embeddings: Float32Array;
-  modelVersion: number;
-}
 
 interface DecodedRow {
   record: SourceRecord;
   label: number | undefined;
   features: Float32Array;
+  /** Features before standardisation, kept while the store warms up. */
+  raw: Float32Array | undefined;
   captured: string | number | boolean | null | undefined;
 }
 
@@ -89,7 +84,7 @@ export class BatchProcessor {
   private lastDrift: DriftReport | undefined;
   private readonly queue = new SerialQueue();
   private trainer: TrainerPool | undefined;
-  private pending: EmbeddedBatch[] = [];
+  private readonly warmup: WarmupBuffer;
   private warmupTimer: NodeJS.Timeout | undefined;
   private trainingDraws = 0;
   private readonly counts = { assigned: 0, invalid: 0, batches: 0 };
@@ -119,6 +114,7 @@ export class BatchProcessor {
       deps.metrics.storeReady.set(this.store.ready ? 1 : 0);
     }
     this.drift = drift.enabled ? new DriftMonitor(drift) : undefined;
+    this.warmup = new WarmupBuffer(cluster.warmupSize);
   }
 
   process(records: SourceRecord[]): Promise<void> {
@@ -140,7 +136,10 @@ export class BatchProcessor {
       batches: this.counts.batches,
       clusters: this.store.ready ? this.store.clusterCount : 0,
       storeReady: this.store.ready,
-      warmup: this.store.warmupProgress(),
+      warmup: {
+        seen: Math.min(this.warmup.rows, this.warmup.needed),
+        needed: this.warmup.needed,
+      },
       lastLoss: this.lastLoss,
       modelVersion: this.modelVersion,
       storeVersion: this.store.version,
@@ -168,13 +167,15 @@ export class BatchProcessor {
     const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
     const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
+    const keepRaw = !this.store.ready;
     for (const record of records) {
-      const decoded = this.decoder.decode(record.value);
+      const decoded = this.decoder.decode(record.value, keepRaw);
       if (decoded.ok) {
         valid.push({
           record,
           label: decoded.label,
           features: decoded.features,
+          raw: decoded.raw,
           captured: decoded.captured,
         });
       } else {
@@ -189,12 +190,9 @@ export class BatchProcessor {
     if (valid.length > 0) {
       const embedded = await this.embed(valid);
       if (this.store.ready) ready.push(embedded);
-      else {
-        this.pending.push(embedded);
-        if (this.store.observe(embedded.embeddings))
-          ready.push(...this.takePending('warm-up sample complete'));
-        else this.armWarmupTimer();
-      }
+      else if (this.warmup.add({ ...embedded, raw: rawFeatures(valid, this.decoder.dim) }))
+        await this.startStore('warm-up sample complete');
+      else this.armWarmupTimer();
     }
     // Dead letters never wait for the store: they are written (and their records settled) now.
     await this.writeAndSettle(ready, deadLetters);
@@ -302,35 +300,56 @@ export class BatchProcessor {
     this.warmupTimer.unref();
   }
 
+  /**
+   * Starts the store from the waiting records (embedded again with the warm-up's statistics
+   * and the current model) and assigns them. Keeps waiting while fewer than k records wait.
+   */
   private async startStore(why: string): Promise<void> {
-    if (this.store.ready || this.pending.length === 0) return;
-    if (!this.store.initializeNow()) {
-      const { seen } = this.store.warmupProgress();
-      this.deps.logger.warn('not enough distinct records to start the centroid store yet', {
-        seen,
+    if (this.store.ready || this.warmup.rows === 0) return;
+    if (this.warmup.rows < this.store.k) {
+      this.deps.logger.warn('not enough records to start the centroid store yet', {
+        seen: this.warmup.rows,
         k: this.store.k,
       });
       return;
     }
-    await this.writeAndSettle(this.takePending(why), []);
-  }
-
-  private takePending(why: string): EmbeddedBatch[] {
     clearTimeout(this.warmupTimer);
-    const { seen } = this.store.warmupProgress();
+    const batches = await this.warmup.take(
+      (raw) => this.decoder.standardizeNow(raw),
+      (features, rows) => this.embedOnly(features, rows),
+    );
+    // The store samples the first cluster.warmupSize of them and seeds itself when it has them,
+    // or, when the stream stalled or ended before, from all of them.
+    for (const batch of batches) if (this.store.observe(batch.embeddings)) break;
+    this.store.initializeNow();
     const { restarts, iterations } = this.deps.config.cluster.init;
     this.deps.logger.info('centroid store started: k-means++ on the warm-up sample', {
       k: this.store.k,
-      from: seen,
+      from: this.store.warmupProgress().seen,
       restarts,
       lloydIterations: iterations,
       why,
     });
     this.deps.metrics.storeReady.set(1);
     this.deps.metrics.clusters.set(this.store.clusterCount);
-    const batches = this.pending;
-    this.pending = [];
-    return batches;
+    await this.writeAndSettle(batches, []);
+  }
+
+  /** Embeds rows with the current model, without training (the waiting records at start). */
+  private async embedOnly(
+    features: Float32Array,
+    rows: number,
+  ): Promise<{ embeddings: Float32Array; modelVersion: number }> {
+    const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
+    const result = await this.trainer!.step({
+      features: features.slice(),
+      rows,
+      train: false,
+      phase: 'full',
+      seed: this.counts.batches,
+    });
+    timer();
+    return { embeddings: result.embeddings, modelVersion: result.modelVersion };
   }
 
   private async writeAndSettle(batches: EmbeddedBatch[], deadLetters: DeadLetter[]): Promise<void> {
@@ -474,7 +493,7 @@ export class BatchProcessor {
   /** Writes a checkpoint now, if checkpoints are on and the state is whole (no warm-up wait). */
   private async checkpoint(why: 'schedule' | 'shutdown'): Promise<void> {
     if (!this.checkpointer.enabled || this.trainer === undefined || !this.store.ready) return;
-    if (this.pending.length > 0) return;
+    if (this.warmup.rows > 0) return;
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
     const model = await this.trainer.getState();
     const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
@@ -523,4 +542,11 @@ export class BatchProcessor {
       }
     }
   }
+}
+
+/** The rows' features before standardisation, rows × dim (the decoded ones if none were kept). */
+function rawFeatures(rows: DecodedRow[], dim: number): Float32Array {
+  const out = new Float32Array(rows.length * dim);
+  rows.forEach((row, i) => out.set(row.raw ?? row.features, i * dim));
+  return out;
 }

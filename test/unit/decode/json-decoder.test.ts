@@ -89,4 +89,29 @@ describe('JsonDecoder', () => {
     expect(out[1]).toBeCloseTo(1 / Math.SQRT2, 6);
     expect(out[2]).toBeCloseTo(1, 6);
   });
+
+  it('keeps the raw features on request and standardises them again with later statistics', () => {
+    const d = decoder({ standardize: true });
+    const first = d.decode(json({ features: [1, 10] }), true);
+    const plain = d.decode(json({ features: [3, 30] }));
+    d.decode(json({ features: [5, 50] }));
+    if (!first.ok || !plain.ok) throw new Error('expected valid records');
+    expect(first.features).toEqual(new Float32Array([0, 0]));
+    expect(first.raw).toEqual(new Float32Array([1, 10]));
+    expect(plain.raw).toBeUndefined();
+    // Now mean [3, 30], sample sd [2, 20]: both raw rows scaled by the same statistics.
+    const again = d.standardizeNow(new Float32Array([1, 10, 5, 50]));
+    expect([...again].map((v) => Number(v.toFixed(6)))).toEqual([-1, -1, 1, 1]);
+    // It does not update the statistics: the next record still sees mean 3 of three records.
+    expect(d.statistics().count).toBe(3);
+    const next = d.decode(json({ features: [3, 30] }));
+    expect(next.ok && next.features[0]).toBeCloseTo(0, 6);
+  });
+
+  it('returns the raw features unchanged from standardizeNow when standardisation is off', () => {
+    const d = decoder({ standardize: false });
+    d.decode(json({ features: [1, 2] }));
+    const raw = new Float32Array([4, 5]);
+    expect(d.standardizeNow(raw)).toBe(raw);
+  });
 });

@@ -1,0 +1,76 @@
+/**
+ * The batches that wait while the centroid store warms up, and what happens to them when it
+ * starts.
+ *
+ * Why they are embedded again at the start: while the first records arrive, the decoder's
+ * running standardisation has seen only a handful of records, so the first rows of a stream are
+ * scaled by statistics of a few points (the very first one maps to zero). Seeding k-means on
+ * those embeddings puts stray points into the warm-up sample, and one bad seeding (two true
+ * clusters merged, another split) lasts: the network then trains on the store's pseudo-labels
+ * and keeps it. So the waiting rows keep their raw features, and when the store starts they are
+ * standardised once more with the statistics of the whole warm-up and embedded with the model
+ * as it is then (which has trained, if `training.warmupBatches` > 0). The store is seeded from
+ * those embeddings and the waiting records are assigned with them.
+ */
+import type { SourceRecord } from '../sources/source.js';
+
+export interface EmbeddedBatch {
+  records: SourceRecord[];
+  labels: (number | undefined)[];
+  losses: Record<string, number>;
+  /** Decoded (standardised) features, rows × inputDim (for input-feature drift). */
+  features: Float32Array;
+  embeddings: Float32Array;
+  modelVersion: number;
+}
+
+/** A batch that waits for the store, with its features before standardisation. */
+export interface WaitingBatch extends EmbeddedBatch {
+  raw: Float32Array;
+}
+
+/** Embeds rows (rows × inputDim, standardised) with the current model, without training. */
+export type Embed = (
+  features: Float32Array,
+  rows: number,
+) => Promise<{ embeddings: Float32Array; modelVersion: number }>;
+
+export class WarmupBuffer {
+  private batches: WaitingBatch[] = [];
+  private count = 0;
+
+  /** `needed`: records the store needs before it starts (cluster.warmupSize). */
+  constructor(readonly needed: number) {}
+
+  /** Records waiting. */
+  get rows(): number {
+    return this.count;
+  }
+
+  /** Adds a batch; true once `needed` records wait. */
+  add(batch: WaitingBatch): boolean {
+    this.batches.push(batch);
+    this.count += batch.records.length;
+    return this.count >= this.needed;
+  }
+
+  /**
+   * Takes every waiting batch, re-standardised with `standardize` and embedded again with
+   * `embed`, in arrival order. Empties the buffer.
+   */
+  async take(
+    standardize: (raw: Float32Array) => Float32Array,
+    embed: Embed,
+  ): Promise<EmbeddedBatch[]> {
+    const waiting = this.batches;
+    this.batches = [];
+    this.count = 0;
+    const out: EmbeddedBatch[] = [];
+    for (const { raw, ...batch } of waiting) {
+      const features = standardize(raw);
+      const { embeddings, modelVersion } = await embed(features, batch.records.length);
+      out.push({ ...batch, features, embeddings, modelVersion });
+    }
+    return out;
+  }
+}
