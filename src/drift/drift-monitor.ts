@@ -250,7 +250,8 @@ export class DriftMonitor {
       }
       if (adc.enabled) {
         const hit = this.adwin.update(z);
-        if (hit !== null) events.push(detectorEvent('adwin', hit, adc.delta, this.detectorStart));
+        if (hit !== null && (adc.direction === 'both' || hit.direction === 'up'))
+          events.push(detectorEvent('adwin', hit, adc.delta, this.detectorStart));
       }
     }
   }

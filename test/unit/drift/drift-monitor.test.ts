@@ -156,6 +156,30 @@ describe('DriftMonitor', () => {
     expect(b[4]!.distanceEwma).toBeCloseTo(1.3, 1);
   });
 
+  it('raises no ADWIN alarm when the distances fall (a model tightening its clusters) unless told to', () => {
+    const run = (direction: 'up' | 'both'): string[] => {
+      const rng = new SeededRandom(5);
+      const m = new DriftMonitor(
+        driftConfigSchema.parse({
+          ...config,
+          pageHinkley: { enabled: false },
+          adwin: { direction },
+        }),
+      );
+      feed(
+        m,
+        [0, 1, 2, 3, 4].map(() => batch(rng, 1000, [0.5, 0.5], 1)),
+      );
+      return feed(
+        m,
+        Array.from({ length: 5 }, () => batch(rng, 1000, [0.5, 0.5], 0.7)),
+      ).flatMap((r) => r.events.map((e) => e.detector));
+    };
+    expect(run('up')).toEqual([]);
+    expect(run('both')).toContain('adwin');
+    expect(driftConfigSchema.parse({}).adwin.direction).toBe('up');
+  });
+
   it('measures centroid displacement per batch and since the reference, and near-empty clusters', () => {
     const m = new DriftMonitor({ ...config, referenceRecords: 3, windowRecords: 3 });
     const set = (xs: number[]) => ({
