@@ -67,8 +67,16 @@ describeWithKafka('state and offsets agree after a crash', () => {
     const committedAtCrash = sumOffsets(await committedOffsets(groupId, input));
     const checkpointed = atCrash.offsets.reduce((n, o) => n + Number(o.offset), 0);
     expect(atCrash.store.state.records).toBe(checkpointed);
-    // The commit runs ahead of the checkpoint: records in between are in the outputs, not the state.
-    expect(checkpointed).toBeLessThanOrEqual(committedAtCrash);
+    // The group's commit and the checkpoint advance independently, so at the crash either may be
+    // ahead: records between them are in the outputs but not the state (commit ahead), or in the
+    // state but not committed (checkpoint ahead, when the kill falls between a checkpoint and the
+    // commit of a long fetch). The resume seeks to the checkpoint's offsets, so either way the
+    // final state must hold every record exactly once, which is what is checked below.
+    console.log(
+      `[resume-state] at the crash: ${checkpointed} records checkpointed, ${committedAtCrash} committed`,
+    );
+    expect(checkpointed).toBeGreaterThan(0);
+    expect(checkpointed).toBeLessThan(total);
 
     const second = startCli([...args, '--resume']);
     await waitForEndCommitted(kafka, groupId, input, {
