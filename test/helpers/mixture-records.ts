@@ -15,6 +15,18 @@ export const MALFORMED: readonly { value: string | Buffer | null; reason: string
   { value: '[1, 2, 3]', reason: 'not_an_object' },
 ];
 
+/**
+ * The data of the Kafka pipeline test (5,000 records, 5 clusters, 7 malformed). The warm-up
+ * unit test replays one partition of it, the order that once seeded the store badly.
+ */
+export const PIPELINE_MIXTURE = {
+  count: 5000,
+  clusters: 5,
+  dim: 8,
+  seed: 2024,
+  malformedEvery: 700,
+} as const;
+
 export function mixtureRecords(options: {
   count: number;
   clusters: number;

@@ -16,7 +16,7 @@ import {
   uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
-import { mixtureRecords } from '../helpers/mixture-records.js';
+import { mixtureRecords, PIPELINE_MIXTURE } from '../helpers/mixture-records.js';
 
 const coordinate = (partition: number | string, offset: string): string => `${partition}/${offset}`;
 
@@ -27,13 +27,7 @@ describeWithKafka('pipeline against a real Kafka broker', () => {
     const deadLetterTopic = uniqueName('dead-letter');
     const groupId = uniqueName('group');
     await createTopic(input, 3);
-    const { records, malformedKeys } = mixtureRecords({
-      count: 5000,
-      clusters: 5,
-      dim: 8,
-      seed: 2024,
-      malformedEvery: 700,
-    });
+    const { records, malformedKeys } = mixtureRecords(PIPELINE_MIXTURE);
     records.forEach((r, i) => (r.partition = i % 3));
     await produceRaw(input, records);
     const produced = await readAll(input);

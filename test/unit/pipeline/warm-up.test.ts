@@ -11,7 +11,7 @@ import { Metrics } from '../../../src/metrics/metrics.js';
 import type { BatchReport } from '../../../src/pipeline/batch-report.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
 import { WarmupBuffer, type WaitingBatch } from '../../../src/pipeline/warm-up.js';
-import { mixtureRecords } from '../../helpers/mixture-records.js';
+import { mixtureRecords, PIPELINE_MIXTURE } from '../../helpers/mixture-records.js';
 
 function waiting(rows: number, first: number): WaitingBatch {
   return {
@@ -61,13 +61,7 @@ describe('the warm-up of a pipeline (real worker thread)', () => {
   // 1,000 records, and with the first ones standardised by a few records' statistics the
   // seeding merged two true clusters and split a third (NMI 0.86 for the whole stream).
   it('seeds the store from records standardised with the whole warm-up: the partition order that once split a cluster', async () => {
-    const { records, malformedKeys } = mixtureRecords({
-      count: 5000,
-      clusters: 5,
-      dim: 8,
-      seed: 2024,
-      malformedEvery: 700,
-    });
+    const { records, malformedKeys } = mixtureRecords(PIPELINE_MIXTURE);
     const partition = records.filter((r, i) => i % 3 === 1 && !malformedKeys.has(r.key ?? ''));
     const file = path.join(dir, 'partition-1.jsonl');
     writeFileSync(file, partition.map((r) => String(r.value)).join('\n') + '\n');
