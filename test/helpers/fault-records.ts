@@ -1,12 +1,20 @@
 /**
- * What the fault tests share: an input stream of a seeded mixture with every bad-input kind
- * mixed in, the command line of a Kafka pipeline process, and the check every fault test ends
+ * What the Kafka stream tests share: an input stream of a seeded mixture with every bad-input
+ * kind mixed in, each test's own topics, the command line of a Kafka pipeline process, a run of
+ * an in-process pipeline until the topic is drained, and the check every fault test ends
  * with: each valid input record has at least one assignment, each invalid one a dead-letter
  * record with its original bytes, its source coordinates and the expected reason, and nothing
  * else (no assignment for an invalid record, no dead letter for a valid one).
  */
+import type { Pipeline } from '../../src/pipeline/create-pipeline.js';
 import type { CliProcess } from './cli-process.js';
-import { waitFor, type ConsumedRecord, type KafkaHelpers, type ProducedRecord } from './kafka.js';
+import {
+  uniqueName,
+  waitFor,
+  type ConsumedRecord,
+  type KafkaHelpers,
+  type ProducedRecord,
+} from './kafka.js';
 import { mixtureRecords } from './mixture-records.js';
 
 export interface BadInput {
@@ -154,6 +162,17 @@ export interface PipelineTopics {
   eventsTopic: string;
 }
 
+/** A test's own input topic, group and output topics, named `<prefix>-input` and so on. */
+export function pipelineTopics(prefix: string): PipelineTopics {
+  return {
+    inputTopic: uniqueName(`${prefix}-input`),
+    groupId: uniqueName(`${prefix}-group`),
+    assignmentsTopic: uniqueName(`${prefix}-assignments`),
+    deadLetterTopic: uniqueName(`${prefix}-dead-letter`),
+    eventsTopic: uniqueName(`${prefix}-events`),
+  };
+}
+
 /** `streamclust run` against a Kafka topic, with its outputs on the test's own topics. */
 export function kafkaRunArgs(
   brokers: string,
@@ -209,6 +228,31 @@ export async function waitForEndCommitted(
     { timeoutMs: options.timeoutMs, intervalMs: 500, message: options.message },
   );
   return ends;
+}
+
+/**
+ * Runs an in-process pipeline until its group has committed the input topic's end offsets,
+ * calls `whileRunning` (checks that need the pipeline still up, e.g. its /metrics), then stops
+ * it, also when the wait or the checks fail.
+ */
+export async function runUntilDrained(
+  pipeline: Pipeline,
+  kafka: KafkaHelpers,
+  topics: PipelineTopics,
+  whileRunning: () => Promise<void> = async () => undefined,
+): Promise<void> {
+  const running = pipeline.run();
+  try {
+    await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
+      timeoutMs: 120_000,
+      message: () =>
+        `the group did not commit the end offsets: ${JSON.stringify(pipeline.status())}`,
+    });
+    await whileRunning();
+  } finally {
+    await pipeline.stop();
+    await running;
+  }
 }
 
 export interface Coverage {

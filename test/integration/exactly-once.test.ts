@@ -9,18 +9,21 @@ import {
   endOffsets,
   kafkaBrokers,
   readAll,
-  uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
-import { produceInSlices, sumOffsets, waitForEndCommitted } from '../helpers/fault-records.js';
+import {
+  kafkaRunArgs,
+  pipelineTopics,
+  produceInSlices,
+  sumOffsets,
+  waitForEndCommitted,
+} from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
 
 describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => {
   it('after a SIGKILL mid-stream and a restart, read_committed readers see every output exactly once', async () => {
-    const input = uniqueName('input');
-    const assignmentsTopic = uniqueName('assignments');
-    const deadLetterTopic = uniqueName('dead-letter');
-    const groupId = uniqueName('group');
+    const topics = pipelineTopics('eos');
+    const { inputTopic: input, groupId, assignmentsTopic, deadLetterTopic } = topics;
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
@@ -34,18 +37,7 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
     await produceInSlices(kafka, input, records, 5000);
     const ends = await endOffsets(input);
 
-    const args = [
-      'run',
-      '--source',
-      'kafka',
-      '--brokers',
-      kafkaBrokers().join(','),
-      '--topic',
-      input,
-      '--group',
-      groupId,
-      '--port',
-      '0',
+    const args = kafkaRunArgs(kafkaBrokers().join(','), topics, [
       '--batch-size',
       '64',
       '--log-level',
@@ -58,11 +50,7 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
       // open transaction, instead of leaving readers blocked until the transaction times out.
       '--set',
       `kafka.transactionalId=${groupId}-tx`,
-      '--set',
-      `kafka.assignmentsTopic=${assignmentsTopic}`,
-      '--set',
-      `kafka.deadLetterTopic=${deadLetterTopic}`,
-    ];
+    ]);
     const first = startCli(args);
     await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 3000, {
       timeoutMs: 120_000,

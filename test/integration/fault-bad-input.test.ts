@@ -10,10 +10,11 @@ import {
   checkCoverage,
   faultInput,
   losses,
+  pipelineTopics,
   produceInSlices,
-  waitForEndCommitted,
+  runUntilDrained,
 } from '../helpers/fault-records.js';
-import { KafkaHelpers, describeWithKafka, kafkaBrokers, uniqueName } from '../helpers/kafka.js';
+import { KafkaHelpers, describeWithKafka, kafkaBrokers } from '../helpers/kafka.js';
 
 // Small, so that the oversize record stays a small message for the broker.
 const MAX_RECORD_BYTES = 2_048;
@@ -21,13 +22,7 @@ const MAX_RECORD_BYTES = 2_048;
 describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
   it('dead-letters each bad record with its bytes, coordinates and reason, counts it per reason on /metrics, and assigns every valid one', async () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
-    const topics = {
-      inputTopic: uniqueName('fault-bad-input'),
-      groupId: uniqueName('fault-bad-group'),
-      assignmentsTopic: uniqueName('fault-bad-assignments'),
-      deadLetterTopic: uniqueName('fault-bad-dead-letter'),
-      eventsTopic: uniqueName('fault-bad-events'),
-    };
+    const topics = pipelineTopics('fault-bad');
     await kafka.createTopic(topics.inputTopic, 3);
     const bad = badInputs({ dim: 8, maxRecordBytes: MAX_RECORD_BYTES });
     // Every kind three times, so each lands on more than one partition and batch.
@@ -48,13 +43,7 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
       logger: silentLogger,
       metrics: new Metrics({ defaultMetrics: false }),
     });
-    const running = pipeline.run();
-    try {
-      await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
-        timeoutMs: 120_000,
-        message: () =>
-          `the group did not commit the end offsets: ${JSON.stringify(pipeline.status())}`,
-      });
+    await runUntilDrained(pipeline, kafka, topics, async () => {
       const metricsText = await (await fetch(`${pipeline.httpUrl!}/metrics`)).text();
       const expected = new Map<string, number>();
       for (const reason of input.invalid.values())
@@ -66,10 +55,7 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
         );
       }
       expect(pipeline.status().recordsAssigned).toBeGreaterThanOrEqual(input.valid);
-    } finally {
-      await pipeline.stop();
-      await running;
-    }
+    });
 
     const coverage = await checkCoverage(kafka, topics, input.invalid);
     expect(coverage.produced).toBe(input.records.length);
@@ -80,13 +66,7 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
 
   it('dead-letters records of an unexpected schema version (reason schema_version) and assigns the accepted ones', async () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
-    const topics = {
-      inputTopic: uniqueName('fault-version-input'),
-      groupId: uniqueName('fault-version-group'),
-      assignmentsTopic: uniqueName('fault-version-assignments'),
-      deadLetterTopic: uniqueName('fault-version-dead-letter'),
-      eventsTopic: uniqueName('fault-version-events'),
-    };
+    const topics = pipelineTopics('fault-version');
     await kafka.createTopic(topics.inputTopic, 3);
     const features = `[${Array.from({ length: 8 }, () => 1).join(', ')}]`;
     const bad = [
@@ -124,17 +104,7 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
       logger: silentLogger,
       metrics: new Metrics({ defaultMetrics: false }),
     });
-    const running = pipeline.run();
-    try {
-      await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
-        timeoutMs: 120_000,
-        message: () =>
-          `the group did not commit the end offsets: ${JSON.stringify(pipeline.status())}`,
-      });
-    } finally {
-      await pipeline.stop();
-      await running;
-    }
+    await runUntilDrained(pipeline, kafka, topics);
     const coverage = await checkCoverage(kafka, topics, input.invalid);
     expect(losses(coverage)).toEqual(NOTHING_LOST);
     expect(coverage.valid).toBe(input.valid);

@@ -11,13 +11,14 @@ import {
   faultInput,
   kafkaRunArgs,
   losses,
+  pipelineTopics,
   produceInSlices,
   sumOffsets,
   waitForEndCommitted,
   waitForHttpUrl,
 } from '../helpers/fault-records.js';
 import { KafkaBroker } from '../helpers/kafka-broker.js';
-import { KafkaHelpers, describeWithKafka, uniqueName, waitFor } from '../helpers/kafka.js';
+import { KafkaHelpers, describeWithKafka, waitFor } from '../helpers/kafka.js';
 
 const OUTAGE_MS = 10_000;
 
@@ -37,13 +38,7 @@ describeWithKafka('fault: the broker is down for 10 s mid-stream', () => {
 
   it('reports not ready while the broker is down, resumes after its restart and loses nothing', async () => {
     const kafka = new KafkaHelpers(broker.brokers);
-    const topics = {
-      inputTopic: uniqueName('fault-outage-input'),
-      groupId: uniqueName('fault-outage-group'),
-      assignmentsTopic: uniqueName('fault-outage-assignments'),
-      deadLetterTopic: uniqueName('fault-outage-dead-letter'),
-      eventsTopic: uniqueName('fault-outage-events'),
-    };
+    const topics = pipelineTopics('fault-outage');
     await kafka.createTopic(topics.inputTopic, 3);
     const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
     const input = faultInput({ count: 20_000, partitions: 3, seed: 73, badEvery: 500, bad });

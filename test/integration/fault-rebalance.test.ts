@@ -10,17 +10,12 @@ import {
   faultInput,
   kafkaRunArgs,
   losses,
+  pipelineTopics,
   produceInSlices,
   sumOffsets,
   waitForEndCommitted,
 } from '../helpers/fault-records.js';
-import {
-  KafkaHelpers,
-  describeWithKafka,
-  kafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../helpers/kafka.js';
+import { KafkaHelpers, describeWithKafka, kafkaBrokers, waitFor } from '../helpers/kafka.js';
 
 /** Records consumed so far, from the process's last status line (0 before the first). */
 function consumed(cli: CliProcess): number {
@@ -34,13 +29,7 @@ describeWithKafka(
   () => {
     it('both rebalances hand the partitions over without losing a record', async () => {
       const kafka = new KafkaHelpers(kafkaBrokers());
-      const topics = {
-        inputTopic: uniqueName('fault-rebalance-input'),
-        groupId: uniqueName('fault-rebalance-group'),
-        assignmentsTopic: uniqueName('fault-rebalance-assignments'),
-        deadLetterTopic: uniqueName('fault-rebalance-dead-letter'),
-        eventsTopic: uniqueName('fault-rebalance-events'),
-      };
+      const topics = pipelineTopics('fault-rebalance');
       await kafka.createTopic(topics.inputTopic, 3);
       const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
       const input = faultInput({ count: 40_000, partitions: 3, seed: 79, badEvery: 1_000, bad });

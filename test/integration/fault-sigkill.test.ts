@@ -8,28 +8,17 @@ import {
   faultInput,
   kafkaRunArgs,
   losses,
+  pipelineTopics,
   produceInSlices,
   sumOffsets,
   waitForEndCommitted,
 } from '../helpers/fault-records.js';
-import {
-  KafkaHelpers,
-  describeWithKafka,
-  kafkaBrokers,
-  uniqueName,
-  waitFor,
-} from '../helpers/kafka.js';
+import { KafkaHelpers, describeWithKafka, kafkaBrokers, waitFor } from '../helpers/kafka.js';
 
 describeWithKafka('fault: the pipeline process is killed with SIGKILL mid-stream', () => {
   it('after a restart every valid record has an assignment and every invalid one a dead letter', async () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
-    const topics = {
-      inputTopic: uniqueName('fault-kill-input'),
-      groupId: uniqueName('fault-kill-group'),
-      assignmentsTopic: uniqueName('fault-kill-assignments'),
-      deadLetterTopic: uniqueName('fault-kill-dead-letter'),
-      eventsTopic: uniqueName('fault-kill-events'),
-    };
+    const topics = pipelineTopics('fault-kill');
     await kafka.createTopic(topics.inputTopic, 3);
     const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
     const input = faultInput({ count: 20_000, partitions: 3, seed: 71, badEvery: 500, bad });

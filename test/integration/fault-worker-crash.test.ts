@@ -10,21 +10,16 @@ import {
   checkCoverage,
   faultInput,
   losses,
+  pipelineTopics,
   produceInSlices,
-  waitForEndCommitted,
+  runUntilDrained,
 } from '../helpers/fault-records.js';
-import { KafkaHelpers, describeWithKafka, kafkaBrokers, uniqueName } from '../helpers/kafka.js';
+import { KafkaHelpers, describeWithKafka, kafkaBrokers } from '../helpers/kafka.js';
 
 describeWithKafka('fault: a trainer worker thread dies mid-stream', () => {
   it('replaces the worker, retries its batch and loses nothing', async () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
-    const topics = {
-      inputTopic: uniqueName('fault-worker-input'),
-      groupId: uniqueName('fault-worker-group'),
-      assignmentsTopic: uniqueName('fault-worker-assignments'),
-      deadLetterTopic: uniqueName('fault-worker-dead-letter'),
-      eventsTopic: uniqueName('fault-worker-events'),
-    };
+    const topics = pipelineTopics('fault-worker');
     await kafka.createTopic(topics.inputTopic, 3);
     const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
     const input = faultInput({ count: 4_000, partitions: 3, seed: 67, badEvery: 400, bad });
@@ -66,17 +61,7 @@ describeWithKafka('fault: a trainer worker thread dies mid-stream', () => {
         },
       ],
     });
-    const running = pipeline.run();
-    try {
-      await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
-        timeoutMs: 120_000,
-        message: () =>
-          `the group did not commit the end offsets: ${JSON.stringify(pipeline.status())}`,
-      });
-    } finally {
-      await pipeline.stop();
-      await running;
-    }
+    await runUntilDrained(pipeline, kafka, topics);
 
     expect(killed, 'the observer never terminated a worker').toBeDefined();
     await killed;

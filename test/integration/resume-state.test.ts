@@ -10,10 +10,15 @@ import {
   endOffsets,
   kafkaBrokers,
   readAll,
-  uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
-import { produceInSlices, sumOffsets, waitForEndCommitted } from '../helpers/fault-records.js';
+import {
+  kafkaRunArgs,
+  pipelineTopics,
+  produceInSlices,
+  sumOffsets,
+  waitForEndCommitted,
+} from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,9 +26,8 @@ import { join } from 'node:path';
 
 describeWithKafka('state and offsets agree after a crash', () => {
   it('resumes model and store from the checkpoint, replays from its offsets: the state holds each record once', async () => {
-    const input = uniqueName('input');
-    const assignmentsTopic = uniqueName('assignments');
-    const groupId = uniqueName('group');
+    const topics = pipelineTopics('resume');
+    const { inputTopic: input, groupId, assignmentsTopic } = topics;
     const dir = join(mkdtempSync(join(tmpdir(), 'streamclust-resume-')), 'checkpoints');
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
@@ -33,18 +37,7 @@ describeWithKafka('state and offsets agree after a crash', () => {
     await produceInSlices(kafka, input, records, 6000);
     const ends = await endOffsets(input);
 
-    const args = [
-      'run',
-      '--source',
-      'kafka',
-      '--brokers',
-      kafkaBrokers().join(','),
-      '--topic',
-      input,
-      '--group',
-      groupId,
-      '--port',
-      '0',
+    const args = kafkaRunArgs(kafkaBrokers().join(','), topics, [
       '--batch-size',
       '64',
       '--checkpoint-dir',
@@ -52,10 +45,8 @@ describeWithKafka('state and offsets agree after a crash', () => {
       '--set',
       'kafka.partitionsConsumedConcurrently=1',
       '--set',
-      `kafka.assignmentsTopic=${assignmentsTopic}`,
-      '--set',
       'checkpoint.everyBatches=20',
-    ];
+    ]);
     const first = startCli([...args, '--set', 'checkpoint.onShutdown=false']);
     await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 6000, {
       timeoutMs: 180_000,

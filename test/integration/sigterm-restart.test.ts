@@ -9,18 +9,21 @@ import {
   endOffsets,
   kafkaBrokers,
   readAll,
-  uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
-import { produceInSlices, sumOffsets, waitForEndCommitted } from '../helpers/fault-records.js';
+import {
+  kafkaRunArgs,
+  pipelineTopics,
+  produceInSlices,
+  sumOffsets,
+  waitForEndCommitted,
+} from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
 
 describeWithKafka('stopping the pipeline process mid-stream', () => {
   it('SIGTERM drains and exits 0; after a restart every valid record has an assignment', async () => {
-    const input = uniqueName('input');
-    const assignmentsTopic = uniqueName('assignments');
-    const deadLetterTopic = uniqueName('dead-letter');
-    const groupId = uniqueName('group');
+    const topics = pipelineTopics('sigterm');
+    const { inputTopic: input, groupId, assignmentsTopic, deadLetterTopic } = topics;
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
@@ -35,30 +38,15 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
     const ends = await endOffsets(input);
     const total = sumOffsets(ends);
 
-    const args = [
-      'run',
-      '--source',
-      'kafka',
-      '--brokers',
-      kafkaBrokers().join(','),
-      '--topic',
-      input,
-      '--group',
-      groupId,
-      '--port',
-      '0',
+    const args = kafkaRunArgs(kafkaBrokers().join(','), topics, [
       // Small batches, one partition at a time: slow enough to be stopped mid-stream.
       '--batch-size',
       '64',
       '--set',
       'kafka.partitionsConsumedConcurrently=1',
-      '--set',
-      `kafka.assignmentsTopic=${assignmentsTopic}`,
-      '--set',
-      `kafka.deadLetterTopic=${deadLetterTopic}`,
       '--log-level',
       'warn',
-    ];
+    ]);
 
     const first = startCli(args);
     await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 2000, {
