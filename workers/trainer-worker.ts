@@ -6,7 +6,7 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 
 import type { TrainerResult, TrainerTask } from '../src/model/protocol.js';
-import { apply, getState, initTrainer, step } from '../src/model/trainer.js';
+import { apply, getState, heapAfterGc, initTrainer, step } from '../src/model/trainer.js';
 
 export default async function run(task: TrainerTask): Promise<TrainerResult> {
   switch (task.kind) {
@@ -14,6 +14,8 @@ export default async function run(task: TrainerTask): Promise<TrainerResult> {
       return initTrainer(task);
     case 'apply':
       return apply(task);
+    case 'heap':
+      return heapAfterGc();
     case 'get-state': {
       const state = await getState();
       return transfer({ kind: 'get-state', state }, [

@@ -111,5 +111,17 @@ export interface GetStateResult {
   state: ModelState;
 }
 
-export type TrainerTask = InitTask | StepTask | ApplyTask | GetStateTask;
-export type TrainerResult = InitResult | StepResult | ApplyResult | GetStateResult;
+/** The worker's heap after a full garbage collection (leak checks, diagnostics). */
+export interface HeapTask {
+  kind: 'heap';
+}
+
+export interface HeapResult {
+  kind: 'heap';
+  /** Bytes of the worker's JavaScript heap still in use after a full collection. */
+  heapUsedBytes: number;
+  numTensors: number;
+}
+
+export type TrainerTask = InitTask | StepTask | ApplyTask | GetStateTask | HeapTask;
+export type TrainerResult = InitResult | StepResult | ApplyResult | GetStateResult | HeapResult;

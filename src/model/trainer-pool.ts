@@ -28,6 +28,7 @@ import { cloneModelState, pack, type ModelState, type PackedTensors } from './mo
 import type {
   ApplyResult,
   GetStateResult,
+  HeapResult,
   InitResult,
   InitTask,
   ModelSpec,
@@ -296,6 +297,17 @@ export class TrainerPool {
   async replicaState(replica: number): Promise<ModelState> {
     const result = await this.run<GetStateResult>(replica, { kind: 'get-state' }, []);
     return result.state;
+  }
+
+  /**
+   * Each replica's heap after a full garbage collection, in bytes: a leak shows as growth here,
+   * while the heap after a step also swings with garbage not yet collected.
+   */
+  async heapAfterGc(): Promise<number[]> {
+    const results = await Promise.all(
+      this.replicas.map((_, i) => this.run<HeapResult>(i, { kind: 'heap' }, [])),
+    );
+    return results.map((r) => r.heapUsedBytes);
   }
 
   private async run<T>(replica: number, task: object, transferList: ArrayBuffer[]): Promise<T> {

@@ -15,7 +15,8 @@
  * split, a re-seed, a death, a birth), classes whose id survives keep their weights and new ids
  * start from their centroid (see remapHead). A merge keeps the surviving id's class.
  */
-import { getHeapStatistics } from 'node:v8';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 
 import * as tf from '@tensorflow/tfjs';
 
@@ -30,6 +31,7 @@ import { entryValues, pack, type ModelState, type PackedTensors } from './model-
 import type {
   ApplyResult,
   ApplyTask,
+  HeapResult,
   InitResult,
   InitTask,
   ModelSpec,
@@ -169,6 +171,35 @@ export function apply(task: ApplyTask): ApplyResult {
   });
   s.version = task.version;
   return { kind: 'apply', modelVersion: s.version, numTensors: tf.memory().numTensors };
+}
+
+/**
+ * The heap after a full collection: what the replica really holds, unlike the heap after a
+ * step, which also counts garbage not yet collected and swings with the collector's timing.
+ * Without --expose-gc, the flag is set for a moment to obtain V8's gc function.
+ */
+export function heapAfterGc(): HeapResult {
+  collectGarbage();
+  return {
+    kind: 'heap',
+    heapUsedBytes: getHeapStatistics().used_heap_size,
+    numTensors: tf.memory().numTensors,
+  };
+}
+
+let gcFunction: (() => void) | undefined;
+
+function collectGarbage(): void {
+  if (gcFunction === undefined) {
+    const exposed = (globalThis as { gc?: () => void }).gc;
+    if (exposed !== undefined) gcFunction = exposed;
+    else {
+      setFlagsFromString('--expose-gc');
+      gcFunction = runInNewContext('gc') as () => void;
+      setFlagsFromString('--no-expose-gc');
+    }
+  }
+  gcFunction();
 }
 
 export async function getState(): Promise<ModelState> {
