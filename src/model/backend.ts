@@ -2,11 +2,12 @@
  * Picks the TensorFlow.js backend: the native `tensorflow` addon (GPU build first), then
  * `wasm`, then `cpu`, or exactly the one the configuration demands.
  *
- * The native packages download libtensorflow when they are installed, which fails on machines
- * without internet access; they are optional dependencies, so "not installed" is a normal
- * answer here and the next backend is tried. Only one thread of a process may load the native
- * addon (it is not safe to load in several worker threads), so this runs inside the single
- * trainer worker, and the main thread never imports TensorFlow.
+ * The native packages are optional dependencies whose own install script downloads libtensorflow,
+ * which fails on machines without access to its host, so "not installed" is a normal answer here
+ * and the next backend is tried. `npm run setup:native` (scripts/native/setup.sh) builds the
+ * addon from the TensorFlow C library inside the PyPI wheel instead. The addon loads in several
+ * worker threads of one process, each with its own eager context; this runs inside every trainer
+ * worker, and the main thread never imports TensorFlow.
  */
 import type * as tfType from '@tensorflow/tfjs';
 
@@ -35,8 +36,9 @@ interface Candidate {
 
 const INSTALL_HINT: Record<BackendName, string> = {
   tensorflow:
-    'install it with `npm install @tensorflow/tfjs-node` (CPU) or `npm install @tensorflow/tfjs-node-gpu` ' +
-    '(CUDA 11.2 + cuDNN 8.1); both download libtensorflow at install time, so the machine needs internet access then',
+    'build it with `npm run setup:native` (from the TensorFlow wheel on the Python package index; ' +
+    '`npm run setup:native -- --gpu` for the CUDA build), or `npm install @tensorflow/tfjs-node` ' +
+    'where the libtensorflow download host is reachable',
   wasm: 'reinstall dependencies with `npm ci`: @tensorflow/tfjs-backend-wasm is a regular dependency',
   cpu: 'reinstall dependencies with `npm ci`: the cpu backend ships with @tensorflow/tfjs',
 };
@@ -112,12 +114,19 @@ async function tryBackend(tf: Tf, candidate: Candidate): Promise<string | undefi
   }
 }
 
-function describeLoadError(error: unknown, provider: string): string {
+/** Why a backend package did not load, in one line (exported for its tests). */
+export function describeLoadError(error: unknown, provider: string): string {
   const code = (error as { code?: string }).code;
-  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
-    if (firstLine(error).includes(provider)) return `${provider} is not installed`;
+  const message = firstLine(error);
+  // The package without its compiled addon (installed with scripts off, or its download failed):
+  // tfjs-node throws a plain Error naming tfjs_binding.node.
+  if (message.includes('tfjs_binding.node')) {
+    return `${provider} is installed without its native addon (run \`npm run setup:native\` to build it)`;
   }
-  return `${provider} failed to load: ${firstLine(error)}`;
+  if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') {
+    if (message.includes(provider)) return `${provider} is not installed`;
+  }
+  return `${provider} failed to load: ${message}`;
 }
 
 function usesGpu(tf: Tf, candidate: Candidate): boolean {

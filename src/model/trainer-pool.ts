@@ -5,10 +5,10 @@
  * gradients on every shard at once, average the gradients weighted by shard size, and send the
  * same update to every replica (see trainer.ts for why this keeps them identical).
  *
- * The native TensorFlow addon may be loaded by one thread of a process only: when replica 0
- * chose the `tensorflow` backend, no further replica is started, so exactly one worker trains
- * and no other thread loads the addon. The other replicas are started with the backend replica
- * 0 chose, so every replica computes with the same kernels.
+ * Replica 0 chooses the backend; the others are started with the backend it chose, so every
+ * replica computes with the same kernels. The native addon loads in several worker threads of
+ * one process (each gets its own TensorFlow eager context); how many cores each context's
+ * kernels may use is set before the first replica starts (see `intraOpThreads`).
  *
  * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
  * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every
@@ -41,7 +41,7 @@ export interface TrainerPoolOptions {
   backend: BackendRequest;
   model: ModelSpec;
   losses: LossesConfig;
-  /** Replicas wanted (1 with the native backend, whatever is asked). */
+  /** Replicas (worker threads), each training on its shard of every batch. */
   workers: number;
   /** Start every replica from this state (a checkpoint) instead of the seeded initialisation. */
   state?: ModelState;
@@ -110,6 +110,10 @@ export class TrainerPool {
   static async start(
     options: TrainerPoolOptions,
   ): Promise<{ pool: TrainerPool; init: InitResult }> {
+    // The native library logs an INFO line about CPU instructions when it loads; keep its
+    // warnings and errors. Set here, in the main thread, because TensorFlow reads the process
+    // environment itself and a worker's process.env is only a copy.
+    process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
     const trainer = new TrainerPool(options);
     try {
       const init = await trainer.startReplicas();
@@ -136,20 +140,14 @@ export class TrainerPool {
     // Later replicas (and replacements) use exactly the backend the first one chose.
     this.initTask = { kind: 'init', backend: init.backend.name, model, losses };
     const wanted = Math.max(1, this.options.workers);
-    if (init.backend.name === 'tensorflow' && wanted > 1) {
-      this.options.logger?.warn(
-        `model.workers is ${wanted}, but the native tensorflow backend loads in one thread only: training on 1 worker`,
-      );
-    } else {
-      const initial = state ?? (wanted > 1 ? await this.getState() : undefined);
-      for (let i = 1; i < wanted; i++) {
-        const replica = newReplica();
-        this.replicas.push(replica);
-        await replica.pool.run({
-          ...this.initTask,
-          ...(initial === undefined ? {} : { state: cloneModelState(initial) }),
-        });
-      }
+    const initial = state ?? (wanted > 1 ? await this.getState() : undefined);
+    for (let i = 1; i < wanted; i++) {
+      const replica = newReplica();
+      this.replicas.push(replica);
+      await replica.pool.run({
+        ...this.initTask,
+        ...(initial === undefined ? {} : { state: cloneModelState(initial) }),
+      });
     }
     return init;
   }
