@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 // Two projects: unit tests need nothing but Node; integration tests get a real Kafka broker
-// from the global setup (or the one KAFKA_BROKERS names). `npm test` runs both.
+// from the global setup (or the one KAFKA_BROKERS names). `npm test` runs both. Each project's log
+// opens with the TensorFlow.js backend the tests train on.
 export default defineConfig({
   test: {
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
@@ -10,6 +11,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
+          globalSetup: ['test/setup/backend-global-setup.ts'],
           testTimeout: 60_000,
         },
       },
@@ -17,7 +19,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          globalSetup: ['test/setup/kafka-global-setup.ts'],
+          globalSetup: ['test/setup/backend-global-setup.ts', 'test/setup/kafka-global-setup.ts'],
           testTimeout: 240_000,
           hookTimeout: 240_000,
           // The machine has two cores and one broker: run integration files one at a time.

@@ -15,10 +15,10 @@ import {
   loadReference,
   refMatrix,
   scalarOf,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const reference = loadReference();
 const x = refMatrix(reference, 'x');

@@ -16,10 +16,10 @@ import {
   refMatrix,
   scalarOf,
   scoped,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const reference = loadReference();
 

@@ -16,10 +16,10 @@ import {
   ref,
   refMatrix,
   scalarOf,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const reference = loadReference();
 const logits = refMatrix(reference, 'logits');

@@ -6,9 +6,22 @@ import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
 
-export async function useCpuBackend(): Promise<void> {
-  await tf.setBackend('cpu');
-  await tf.ready();
+import { describeChoice, selectBackend, type BackendRequest } from '../../../src/model/backend.js';
+
+let announced = false;
+
+/**
+ * The backend the loss tests compute on: the one production picks (native TensorFlow once
+ * `npm run setup:native` built it, else wasm), or STREAMCLUST_TEST_BACKEND (tensorflow, wasm,
+ * cpu) to check another. Said once per file, so the log shows what the figures were checked on.
+ */
+export async function useTestBackend(): Promise<void> {
+  const request = (process.env['STREAMCLUST_TEST_BACKEND'] ?? 'auto') as BackendRequest;
+  const choice = await selectBackend(tf, request);
+  if (!announced) {
+    announced = true;
+    console.log(`[losses] ${describeChoice(choice)}`);
+  }
 }
 
 export type Reference = Record<string, number | number[] | number[][]>;

@@ -2,9 +2,9 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mine, type MinedTriplets } from '../../../src/losses/mine.js';
 import { minePairs } from '../../../src/losses/mine-pairs.js';
-import { useCpuBackend } from './helpers.js';
+import { useTestBackend } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const triples = (m: MinedTriplets): number[][] =>
   Array.from(m.anchors, (a, i) => [a, m.positives[i] as number, m.negatives[i] as number]);

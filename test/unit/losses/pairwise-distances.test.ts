@@ -12,10 +12,10 @@ import {
   loadReference,
   refMatrix,
   scalarOf,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const reference = loadReference();
 const x = refMatrix(reference, 'x');

@@ -6,10 +6,10 @@ import {
   expectAttachedZero,
   expectNoLeak,
   scalarOf,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 describe('reconstruction loss', () => {
   const x = [

@@ -10,10 +10,10 @@ import {
   ref,
   refMatrix,
   scalarOf,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const reference = loadReference();
 const x = refMatrix(reference, 'x');

@@ -10,10 +10,10 @@ import {
   refMatrix,
   scalarOf,
   scoped,
-  useCpuBackend,
+  useTestBackend,
 } from './helpers.js';
 
-beforeAll(useCpuBackend);
+beforeAll(useTestBackend);
 
 const reference = loadReference();
 const x = refMatrix(reference, 'x');

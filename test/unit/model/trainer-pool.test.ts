@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
 import { validateConfig } from '../../../src/config/load-config.js';
+import type { BackendRequest } from '../../../src/model/backend.js';
 import { average, shardRows, TrainerPool } from '../../../src/model/trainer-pool.js';
 import type { ModelSpec } from '../../../src/model/protocol.js';
 import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
+import { describeWithNativeBackend } from '../../helpers/native-backend.js';
 
 const config = validateConfig({});
 const spec: ModelSpec = { ...config.model, inputDim: 8 };
@@ -21,8 +23,12 @@ function centroids(seed: number): Float32Array {
   return c;
 }
 
-function startPool(workers: number) {
-  return TrainerPool.start({ backend: 'auto', model: spec, losses: config.losses, workers });
+async function startPool(workers: number, backend: BackendRequest = 'auto') {
+  const started = await TrainerPool.start({ backend, model: spec, losses: config.losses, workers });
+  console.log(
+    `[trainer-pool] ${workers} worker(s) on backend ${started.init.backend.name} (${started.init.backend.provider}), asked for ${backend}`,
+  );
+  return started;
 }
 
 /** One training step on `rows` fresh records of the mixture, with the fixed centroids of `seed`. */
@@ -64,16 +70,26 @@ describe('shardRows and average', () => {
   });
 });
 
-describe('TrainerPool with real worker threads', () => {
-  it('keeps two replicas bit-for-bit identical after 20 training steps', async () => {
-    const { pool } = await startPool(2);
+/**
+ * Two replicas in two worker threads, each computing gradients on its half of every batch; the
+ * averaged update keeps them bit-for-bit identical. Run on the native backend (the addon loaded
+ * in both threads at once) and on wasm, the fallback.
+ */
+function replicasStayIdentical(backend: 'tensorflow' | 'wasm'): void {
+  it(`loads ${backend} in two worker threads, trains in both, and keeps the replicas bit-for-bit identical after 20 steps`, async () => {
+    const { pool, init } = await startPool(2, backend);
     try {
+      expect(init.backend.name).toBe(backend);
       expect(pool.replicaCount).toBe(2);
+      const threadIds = pool.threads.map((t) => t.threadId);
+      expect(new Set(threadIds).size).toBe(2);
       const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
       for (let step = 0; step < 20; step++) {
         const result = await trainingStep(pool, mixture, 128, step);
+        // trained is true only when every replica returned gradients for its shard.
         expect(result.trained).toBe(true);
         expect(result.embeddings.length).toBe(128 * 16);
+        expect(result.total).toBeGreaterThan(0);
       }
       expect(pool.modelVersion).toBe(20);
       const [a, b] = await Promise.all([pool.replicaState(0), pool.replicaState(1)]);
@@ -82,8 +98,11 @@ describe('TrainerPool with real worker threads', () => {
       expect(a.variables.entries).toEqual(b.variables.entries);
       expect(sameBytes(a.variables.values, b.variables.values)).toBe(true);
       expect(sameBytes(a.optimizer.values, b.optimizer.values)).toBe(true);
+      // Still the threads that started: no replica was replaced along the way.
+      expect(pool.threads.map((t) => t.threadId)).toEqual(threadIds);
+      expect(pool.restarts).toBe(0);
       // And training changed them: not equal to a fresh replica's seeded weights.
-      const fresh = await startPool(1);
+      const fresh = await startPool(1, backend);
       const initial = await fresh.pool.getState();
       await fresh.pool.close();
       expect(sameBytes(initial.variables.values, a.variables.values)).toBe(false);
@@ -91,7 +110,17 @@ describe('TrainerPool with real worker threads', () => {
       await pool.close();
     }
   });
+}
 
+describeWithNativeBackend('TrainerPool on the native backend', () => {
+  replicasStayIdentical('tensorflow');
+});
+
+describe('TrainerPool on the wasm backend', () => {
+  replicasStayIdentical('wasm');
+});
+
+describe('TrainerPool with real worker threads', () => {
   it('replaces a terminated worker, restores its replica from a healthy one and retries the batch', async () => {
     const { pool } = await startPool(2);
     try {
@@ -115,31 +144,37 @@ describe('TrainerPool with real worker threads', () => {
     }
   });
 
-  it('leaks no tensors and no worker heap over 2,000 training steps', async () => {
-    const { pool } = await startPool(1);
-    try {
-      const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
-      const tensors: number[] = [];
-      // The worker heap after a full collection, three times around step 250 and around step
-      // 2,000. The heap after a step would also count uncollected garbage: its median over 100
-      // steps swung from 72 to 123 MiB between runs of this same test, with no leak.
-      const heap: number[] = [];
-      for (let i = 1; i <= 2000; i++) {
-        const r = await trainingStep(pool, mixture, 32, i);
-        tensors.push(r.numTensors);
-        if ([200, 225, 250, 1950, 1975, 2000].includes(i)) heap.push(...(await pool.heapAfterGc()));
+  // About 35 ms a step on the native backend on two cores (per-op overhead dominates at 32 rows).
+  it(
+    'leaks no tensors and no worker heap over 2,000 training steps',
+    { timeout: 180_000 },
+    async () => {
+      const { pool } = await startPool(1);
+      try {
+        const mixture = new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 });
+        const tensors: number[] = [];
+        // The worker heap after a full collection, three times around step 250 and around step
+        // 2,000. The heap after a step would also count uncollected garbage: its median over 100
+        // steps swung from 72 to 123 MiB between runs of this same test, with no leak.
+        const heap: number[] = [];
+        for (let i = 1; i <= 2000; i++) {
+          const r = await trainingStep(pool, mixture, 32, i);
+          tensors.push(r.numTensors);
+          if ([200, 225, 250, 1950, 1975, 2000].includes(i))
+            heap.push(...(await pool.heapAfterGc()));
+        }
+        // After the first steps (optimiser slots, lazily built kernels) the count must not move.
+        expect(new Set(tensors.slice(50))).toEqual(new Set([tensors[50]]));
+        const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+        const early = median(heap.slice(0, 3));
+        const late = median(heap.slice(3));
+        console.log(
+          `[trainer-pool] worker heap after GC: ${(early / 2 ** 20).toFixed(1)} MiB at step 250, ${(late / 2 ** 20).toFixed(1)} MiB at step 2,000`,
+        );
+        expect(late).toBeLessThan(early * 1.25 + 2 * 1024 * 1024);
+      } finally {
+        await pool.close();
       }
-      // After the first steps (optimiser slots, lazily built kernels) the count must not move.
-      expect(new Set(tensors.slice(50))).toEqual(new Set([tensors[50]]));
-      const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-      const early = median(heap.slice(0, 3));
-      const late = median(heap.slice(3));
-      console.log(
-        `[trainer-pool] worker heap after GC: ${(early / 2 ** 20).toFixed(1)} MiB at step 250, ${(late / 2 ** 20).toFixed(1)} MiB at step 2,000`,
-      );
-      expect(late).toBeLessThan(early * 1.25 + 2 * 1024 * 1024);
-    } finally {
-      await pool.close();
-    }
-  });
+    },
+  );
 });

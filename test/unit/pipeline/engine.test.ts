@@ -160,119 +160,129 @@ describe('the trainer engine inside the pipeline', () => {
     expect(peak).toBeLessThanOrEqual(3 * 100);
   });
 
-  it('a checkpoint restored in new processes reproduces the same embeddings and assignments', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'streamclust-checkpoint-'));
-    const checkpointDir = join(dir, 'checkpoint');
-    const trainingRun = await createPipeline(
-      quiet({
-        synthetic: { totalRecords: 3000, recordsPerSecond: 0 },
-        cluster: { k: 5 },
-        checkpoint: { dir: checkpointDir },
-      }),
-      {
-        logger: silentLogger,
-        sink: collectingSink(),
-        metrics: new Metrics({ defaultMetrics: false }),
-      },
-    );
-    await trainingRun.run();
-    expect(existsSync(join(checkpointDir, 'checkpoint.json'))).toBe(true);
-    const checkpoint = await readCheckpoint(checkpointDir);
-    expect(checkpoint.offsets).toEqual([{ topic: 'synthetic', partition: 0, offset: '3000' }]);
-    expect(checkpoint.model.version).toBeGreaterThan(0);
+  // auto is the native backend where `npm run setup:native` built it (CI); wasm is the fallback.
+  it.each(['auto', 'wasm'] as const)(
+    'a checkpoint restored in new processes reproduces the same embeddings and assignments (model.backend=%s)',
+    async (backend) => {
+      const dir = mkdtempSync(join(tmpdir(), 'streamclust-checkpoint-'));
+      const checkpointDir = join(dir, 'checkpoint');
+      const trainingRun = await createPipeline(
+        quiet({
+          synthetic: { totalRecords: 3000, recordsPerSecond: 0 },
+          cluster: { k: 5 },
+          checkpoint: { dir: checkpointDir },
+          model: { backend },
+        }),
+        {
+          logger: silentLogger,
+          sink: collectingSink(),
+          metrics: new Metrics({ defaultMetrics: false }),
+        },
+      );
+      await trainingRun.run();
+      console.log(
+        `[engine] checkpoint test, model.backend=${backend}: trained on ${trainingRun.status().backend}`,
+      );
+      expect(existsSync(join(checkpointDir, 'checkpoint.json'))).toBe(true);
+      const checkpoint = await readCheckpoint(checkpointDir);
+      expect(checkpoint.offsets).toEqual([{ topic: 'synthetic', partition: 0, offset: '3000' }]);
+      expect(checkpoint.model.version).toBeGreaterThan(0);
 
-    // New input the model never saw, as a JSONL file.
-    const probe = new DriftingMixture({
-      seed: 99,
-      dim: 8,
-      clusters: 5,
-      spread: 0.6,
-      separation: 6,
-      driftEveryRecords: 0,
-    });
-    const rows = Array.from({ length: 300 }, () => probe.next());
-    const probeFile = join(dir, 'probe.jsonl');
-    writeFileSync(
-      probeFile,
-      rows.map((p) => JSON.stringify({ features: p.features })).join('\n') + '\n',
-    );
-
-    const resumeIn = async (name: string): Promise<{ clusterId: number; distance: number }[]> => {
-      const copy = join(dir, name);
-      cpSync(checkpointDir, copy, { recursive: true });
-      const out = join(dir, `${name}.jsonl`);
-      const { code, stderr } = await runCli([
-        'run',
-        '--source',
-        'file',
-        '--file',
+      // New input the model never saw, as a JSONL file.
+      const probe = new DriftingMixture({
+        seed: 99,
+        dim: 8,
+        clusters: 5,
+        spread: 0.6,
+        separation: 6,
+        driftEveryRecords: 0,
+      });
+      const rows = Array.from({ length: 300 }, () => probe.next());
+      const probeFile = join(dir, 'probe.jsonl');
+      writeFileSync(
         probeFile,
-        '--resume',
-        '--checkpoint-dir',
-        copy,
-        '--assignments',
-        'file',
-        '--set',
-        `sinks.assignmentsFile=${out}`,
-        '--set',
-        'training.mode=off',
-        '--set',
-        'checkpoint.onShutdown=false',
-        '--set',
-        'cluster.k=5',
-        '--batch-size',
-        '100',
-        '--set',
-        'file.chunkSize=100',
-        '--port',
-        '0',
-        '--log-level',
-        'warn',
-      ]);
-      expect(code, stderr).toBe(0);
-      return readFileSync(out, 'utf8')
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as { clusterId: number; distance: number });
-    };
-    const [first, second] = [await resumeIn('a'), await resumeIn('b')];
-    expect(first).toHaveLength(300);
-    expect(second.map((a) => [a.clusterId, a.distance])).toEqual(
-      first.map((a) => [a.clusterId, a.distance]),
-    );
+        rows.map((p) => JSON.stringify({ features: p.features })).join('\n') + '\n',
+      );
 
-    // The same computation in this process: embeddings from the checkpoint's weights, assigned
-    // by the checkpoint's store, batch by batch as the pipeline does.
-    const { pool } = await TrainerPool.start({
-      backend: 'auto',
-      model: { ...quiet({}).model, inputDim: 8 },
-      losses: quiet({}).losses,
-      workers: 1,
-      state: modelStateFromJson(checkpoint.model),
-    });
-    const store = OnlineKMeans.restore(checkpoint.store);
-    // Features are standardised with the running statistics the checkpoint carries on.
-    const decoder = new JsonDecoder(quiet({}).decode);
-    decoder.restore(checkpoint.decoder);
-    const expected: [number, number][] = [];
-    for (let b = 0; b < 3; b++) {
-      const features = new Float32Array(100 * 8);
-      rows.slice(b * 100, (b + 1) * 100).forEach((p, i) => {
-        const decoded = decoder.decode(Buffer.from(JSON.stringify({ features: p.features })));
-        if (!decoded.ok) throw new Error(decoded.message);
-        features.set(decoded.features, i * 8);
+      const resumeIn = async (name: string): Promise<{ clusterId: number; distance: number }[]> => {
+        const copy = join(dir, name);
+        cpSync(checkpointDir, copy, { recursive: true });
+        const out = join(dir, `${name}.jsonl`);
+        const { code, stderr } = await runCli([
+          'run',
+          '--source',
+          'file',
+          '--file',
+          probeFile,
+          '--resume',
+          '--checkpoint-dir',
+          copy,
+          '--assignments',
+          'file',
+          '--set',
+          `sinks.assignmentsFile=${out}`,
+          '--set',
+          'training.mode=off',
+          '--set',
+          'checkpoint.onShutdown=false',
+          '--set',
+          'cluster.k=5',
+          '--batch-size',
+          '100',
+          '--set',
+          'file.chunkSize=100',
+          '--port',
+          '0',
+          '--backend',
+          backend,
+          '--log-level',
+          'warn',
+        ]);
+        expect(code, stderr).toBe(0);
+        return readFileSync(out, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { clusterId: number; distance: number });
+      };
+      const [first, second] = [await resumeIn('a'), await resumeIn('b')];
+      expect(first).toHaveLength(300);
+      expect(second.map((a) => [a.clusterId, a.distance])).toEqual(
+        first.map((a) => [a.clusterId, a.distance]),
+      );
+
+      // The same computation in this process: embeddings from the checkpoint's weights, assigned
+      // by the checkpoint's store, batch by batch as the pipeline does.
+      const { pool } = await TrainerPool.start({
+        backend,
+        model: { ...quiet({}).model, inputDim: 8 },
+        losses: quiet({}).losses,
+        workers: 1,
+        state: modelStateFromJson(checkpoint.model),
       });
-      const { embeddings } = await pool.step({
-        features,
-        rows: 100,
-        train: false,
-        phase: 'full',
-        seed: b,
-      });
-      const { clusterIds, distances } = store.update(embeddings);
-      clusterIds.forEach((id, i) => expected.push([id, distances[i]!]));
-    }
-    await pool.close();
-    expect(first.map((a) => [a.clusterId, a.distance])).toEqual(expected);
-  });
+      const store = OnlineKMeans.restore(checkpoint.store);
+      // Features are standardised with the running statistics the checkpoint carries on.
+      const decoder = new JsonDecoder(quiet({}).decode);
+      decoder.restore(checkpoint.decoder);
+      const expected: [number, number][] = [];
+      for (let b = 0; b < 3; b++) {
+        const features = new Float32Array(100 * 8);
+        rows.slice(b * 100, (b + 1) * 100).forEach((p, i) => {
+          const decoded = decoder.decode(Buffer.from(JSON.stringify({ features: p.features })));
+          if (!decoded.ok) throw new Error(decoded.message);
+          features.set(decoded.features, i * 8);
+        });
+        const { embeddings } = await pool.step({
+          features,
+          rows: 100,
+          train: false,
+          phase: 'full',
+          seed: b,
+        });
+        const { clusterIds, distances } = store.update(embeddings);
+        clusterIds.forEach((id, i) => expected.push([id, distances[i]!]));
+      }
+      await pool.close();
+      expect(first.map((a) => [a.clusterId, a.distance])).toEqual(expected);
+    },
+  );
 });
