@@ -5,6 +5,7 @@
  */
 import { validateConfig } from '../src/config/load-config.js';
 import { silentLogger } from '../src/log.js';
+import { describeChoice, selectBackend } from '../src/model/backend.js';
 import { Metrics } from '../src/metrics/metrics.js';
 import { createPipeline } from '../src/pipeline/create-pipeline.js';
 
@@ -18,6 +19,8 @@ export interface EngineRun {
 
 export interface EngineFigures extends EngineRun {
   chosenBackend: string;
+  /** How the backend was chosen, as the pipeline logs it (provider, GPU or CPU). */
+  backendDescription: string;
   recordsPerSecond: number;
   seconds: number;
   /** Share of the wall time the pipeline waited on the workers (the rest is main-thread work). */
@@ -51,8 +54,16 @@ export async function runEngineConfiguration(run: EngineRun): Promise<EngineFigu
     log: { level: 'silent', statusIntervalMs: 0 },
   });
   const metrics = new Metrics({ defaultMetrics: false });
+  let backendDescription = '?';
+  // The pipeline logs its backend choice at info; keep that line, drop the rest.
+  const logger = {
+    ...silentLogger,
+    info: (message: string) => {
+      if (message.startsWith('backend ')) backendDescription = message;
+    },
+  };
   const pipeline = await createPipeline(config, {
-    logger: silentLogger,
+    logger,
     metrics,
     sink: { write: async () => undefined, close: async () => undefined },
   });
@@ -62,11 +73,30 @@ export async function runEngineConfiguration(run: EngineRun): Promise<EngineFigu
   return {
     ...run,
     chosenBackend: pipeline.status().backend ?? '?',
+    backendDescription,
     recordsPerSecond: run.records / seconds,
     seconds,
     workerShare: (await sumOf(metrics, 'worker')) / seconds,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
+}
+
+/** Whether a backend loads, asked in a process of its own (loading the addon is for good). */
+export async function probeBackend(
+  request: EngineRun['backend'],
+): Promise<{ ok: boolean; description: string }> {
+  const tf = await import('@tensorflow/tfjs');
+  try {
+    return { ok: true, description: describeChoice(await selectBackend(tf, request)) };
+  } catch (error) {
+    return { ok: false, description: (error as Error).message };
+  }
+}
+
+if (process.argv[1]?.endsWith('engine-run.ts') && process.argv[2] === 'probe') {
+  const request = (process.argv[3] ?? 'tensorflow') as EngineRun['backend'];
+  process.stdout.write(JSON.stringify(await probeBackend(request)) + '\n');
+  process.exit(0);
 }
 
 if (process.argv[1]?.endsWith('engine-run.ts')) {

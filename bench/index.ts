@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after the other, printing markdown tables.
  * `npm run bench -- --quick` runs smaller sizes; `npm run bench -- pipeline cluster` runs only
- * the named ones (engine, losses, cluster, ...).
+ * the named ones (engine, losses, cluster, ...); `--cpu` adds the pure-JS cpu backend to engine.
  */
 import { runClusterBench } from './cluster.js';
 import { runDeliveryBench } from './delivery.js';
@@ -9,7 +9,7 @@ import { runEngineBench } from './engine.js';
 import { runEvalBench } from './eval.js';
 import { runLossBench } from './losses.js';
 
-const BENCHES: Record<string, (options: { quick?: boolean }) => Promise<void>> = {
+const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => Promise<void>> = {
   losses: runLossBench,
   cluster: runClusterBench,
   engine: runEngineBench,
@@ -34,7 +34,7 @@ console.log(
 );
 for (const name of selected) {
   const started = performance.now();
-  await BENCHES[name]!({ quick });
+  await BENCHES[name]!({ quick, cpu: args.includes('--cpu') });
   console.error(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 
