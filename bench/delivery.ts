@@ -47,6 +47,7 @@ async function drain(
   const running = pipeline.run();
   while (done < total) await new Promise((r) => setTimeout(r, 50));
   const seconds = (performance.now() - started) / 1000;
+  const backend = pipeline.status().backend ?? '?';
   await pipeline.stop();
   await running;
   const h = await metrics.batchDuration.get();
@@ -54,7 +55,11 @@ async function drain(
     h.values.find((v) => v.metricName === 'streamclust_batch_duration_seconds_count')?.value ?? 0;
   const sum =
     h.values.find((v) => v.metricName === 'streamclust_batch_duration_seconds_sum')?.value ?? 0;
-  return { recordsPerSecond: total / seconds, meanBatchMs: (1000 * sum) / Math.max(1, count) };
+  return {
+    recordsPerSecond: total / seconds,
+    meanBatchMs: (1000 * sum) / Math.max(1, count),
+    backend,
+  };
 }
 
 export async function runDeliveryBench(options: { quick?: boolean } = {}): Promise<void> {
@@ -82,7 +87,7 @@ export async function runDeliveryBench(options: { quick?: boolean } = {}): Promi
     const alo = await drain(broker.brokers, 'delivery-bench', 'at-least-once', total);
     const eos = await drain(broker.brokers, 'delivery-bench', 'exactly-once', total);
     console.log(
-      `\n### Delivery modes: ${total.toLocaleString('en')} records, 3 partitions, batch 256, one broker on this machine\n`,
+      `\n### Delivery modes: ${total.toLocaleString('en')} records, 3 partitions, batch 256, one broker on this machine, backend ${alo.backend}\n`,
     );
     console.log('| delivery | records/s | mean batch duration (ms) |');
     console.log('|---|---:|---:|');

@@ -14,6 +14,7 @@ import { l2Normalize } from '../src/losses/pairwise-distances.js';
 import { reconstruction } from '../src/losses/reconstruction.js';
 import { softCluster } from '../src/losses/soft-cluster.js';
 import { triplet } from '../src/losses/triplet.js';
+import { describeChoice, selectBackend, type BackendRequest } from '../src/model/backend.js';
 
 /*
  * Benchmark of the clustering losses; prints markdown tables.
@@ -435,15 +436,12 @@ function costTable(reps: number): string[] {
   return lines;
 }
 
+/** The backend production would pick (native where built), or STREAMCLUST_BENCH_BACKEND. */
 async function chooseBackend(): Promise<string> {
-  try {
-    await import('@tensorflow/tfjs-backend-wasm');
-    if (await tf.setBackend('wasm')) return 'wasm';
-  } catch {
-    // Falls through to cpu; the table says which backend ran.
-  }
-  await tf.setBackend('cpu');
-  return 'cpu';
+  const request = (process.env['STREAMCLUST_BENCH_BACKEND'] ?? 'auto') as BackendRequest;
+  const choice = await selectBackend(tf, request);
+  console.error(`(losses: ${describeChoice(choice)})`);
+  return choice.name;
 }
 
 export async function runLossBench(options: { quick?: boolean } = {}): Promise<void> {
