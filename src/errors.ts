@@ -78,5 +78,12 @@ export function isRetriable(error: unknown): boolean {
   if (error.name === 'KafkaJSNumberOfRetriesExceeded') {
     return kafkaError.cause === undefined || isRetriable(kafkaError.cause);
   }
+  // kafkajs' nested retriers wrap an exhausted inner retry in KafkaJSNonRetriableError, with the
+  // original error as its cause: "non-retriable" there means "kafkajs stops retrying", not "the
+  // failure is permanent". A broker that refused connections for a while is still worth waiting
+  // for (seen when a sink write started as the broker went down); a refusal stays permanent.
+  if (error.name === 'KafkaJSNonRetriableError' && kafkaError.cause !== error) {
+    return kafkaError.cause !== undefined && isRetriable(kafkaError.cause);
+  }
   return false;
 }

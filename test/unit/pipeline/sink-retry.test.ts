@@ -1,5 +1,6 @@
 import {
   KafkaJSConnectionError,
+  KafkaJSNonRetriableError,
   KafkaJSNumberOfRetriesExceeded,
   KafkaJSProtocolError,
 } from 'kafkajs';
@@ -30,6 +31,11 @@ function tooLarge(): KafkaJSProtocolError {
   } as never);
 }
 
+/** kafkajs' retrier builds these as `new KafkaJSNonRetriableError(e, { cause })`; its types omit the cause. */
+function nonRetriable(e: Error, cause: unknown): KafkaJSNonRetriableError {
+  return Object.assign(new KafkaJSNonRetriableError(e), { cause });
+}
+
 describe('isRetriable', () => {
   it('retries the broker being away, not bugs or refusals', () => {
     expect(isRetriable(new KafkaJSConnectionError('connect ECONNREFUSED'))).toBe(true);
@@ -38,6 +44,13 @@ describe('isRetriable', () => {
       retryTime: 1000,
     });
     expect(isRetriable(gaveUp)).toBe(true);
+    // What a producer's send threw when it started as the broker went down: kafkajs' outer
+    // retrier wraps the exhausted inner one, the connection error as the cause.
+    const wrapped = nonRetriable(gaveUp, gaveUp.cause);
+    expect(wrapped.message).toBe('down');
+    expect(isRetriable(wrapped)).toBe(true);
+    expect(isRetriable(nonRetriable(tooLarge(), tooLarge()))).toBe(false);
+    expect(isRetriable(new KafkaJSNonRetriableError(new Error('no cause')))).toBe(false);
     expect(isRetriable(tooLarge())).toBe(false);
     expect(isRetriable(new TypeError('x is not a function'))).toBe(false);
     expect(isRetriable(new StreamclustError('later', { retriable: true }))).toBe(true);
