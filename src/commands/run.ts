@@ -223,10 +223,11 @@ export async function runCommand(config: Config): Promise<number> {
     }
     logger.info(`${signal}: draining in-flight records, committing and stopping (again to force)`);
     const deadline = setTimeout(() => {
-      const inFlight = pipeline.status().recordsInFlight;
+      const s = pipeline.status();
       logger.error(
         `shutdown.timeoutMs (${config.shutdown.timeoutMs} ms) passed before the pipeline drained; ` +
-          `exiting with ${inFlight} records unwritten (they are not committed and will be read again)`,
+          `exiting with ${s.recordsInFlight} records unwritten (they are not committed and will be read again); ` +
+          `it was waiting on ${describeWait(s.waitingOn)}`,
       );
       process.exit(1);
     }, config.shutdown.timeoutMs);
@@ -243,6 +244,18 @@ export async function runCommand(config: Config): Promise<number> {
           config.log.statusIntervalMs,
         )
       : undefined;
+  // A pipeline that stops moving says what it waits on, every STALL_WARN_MS, instead of going quiet.
+  let warnedAt = 0;
+  const stallWatch = setInterval(() => {
+    const s = pipeline.status();
+    const waited = s.waitingOn === undefined ? 0 : Date.now() - s.waitingOn.since;
+    if (waited < STALL_WARN_MS || Date.now() - warnedAt < STALL_WARN_MS) return;
+    warnedAt = Date.now();
+    logger.warn(`the pipeline has been waiting on ${describeWait(s.waitingOn)}`, {
+      recordsInFlight: s.recordsInFlight,
+    });
+  }, 1_000);
+  stallWatch.unref();
   try {
     await pipeline.run();
     const s = pipeline.status();
@@ -254,7 +267,15 @@ export async function runCommand(config: Config): Promise<number> {
     return 0;
   } finally {
     clearInterval(interval);
+    clearInterval(stallWatch);
   }
+}
+
+const STALL_WARN_MS = 30_000;
+
+function describeWait(waitingOn: { stage: string; since: number } | undefined): string {
+  if (waitingOn === undefined) return 'the source (no batch in progress)';
+  return `${waitingOn.stage} for ${Math.round((Date.now() - waitingOn.since) / 1000)} s`;
 }
 
 /** `streamclust run ...`: parse, load the configuration, run. */

@@ -67,6 +67,8 @@ export interface ProcessorStatus {
   workerRestarts: number;
   /** The last sink error while writes are being retried; undefined when writes succeed. */
   sinkFailure: string | undefined;
+  /** What the processor awaits now and since when (ms); undefined between batches. */
+  waitingOn: { stage: string; since: number } | undefined;
 }
 
 export class BatchProcessor {
@@ -79,6 +81,7 @@ export class BatchProcessor {
   private trainingSteps = 0;
   private restartsCounted = 0;
   /** Set while writes to the sinks fail and are being retried. */
+  private waitingOn: { stage: string; since: number } | undefined;
   private sinkFailure: string | undefined;
   private readonly drift: DriftMonitor | undefined;
   private lastDrift: DriftReport | undefined;
@@ -146,7 +149,22 @@ export class BatchProcessor {
       lastCheckpointAt: this.checkpointer.lastWrittenAt,
       workerRestarts: this.trainer?.restarts ?? 0,
       sinkFailure: this.sinkFailure,
+      waitingOn: this.waitingOn,
     };
+  }
+
+  /**
+   * Awaits `work`, noting the stage meanwhile, so that a pipeline that stops moving can say what
+   * it waits on (the status, a stall warning, the shutdown message) instead of falling silent.
+   */
+  private async during<T>(stage: string, work: () => Promise<T>): Promise<T> {
+    const outer = this.waitingOn;
+    this.waitingOn = { stage, since: Date.now() };
+    try {
+      return await work();
+    } finally {
+      this.waitingOn = outer;
+    }
   }
 
   /** The drift statistics of the last batch, once the monitor has seen one. */
@@ -199,7 +217,8 @@ export class BatchProcessor {
     this.counts.batches += 1;
     metrics.batches.inc();
     this.checkpointer.batchDone();
-    if (this.checkpointer.due()) await this.checkpoint('schedule');
+    if (this.checkpointer.due())
+      await this.during('the checkpoint', () => this.checkpoint('schedule'));
     endBatch();
   }
 
@@ -215,15 +234,18 @@ export class BatchProcessor {
     const phase = this.trainingSteps < config.training.warmupBatches ? 'warmup' : 'full';
     const train = (phase === 'warmup' || this.store.ready) && this.shouldTrain(config.training);
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
-    const result = await this.trainer.step({
-      // The buffer is transferred to the worker: keep our own copy for the drift statistics.
-      features: features.slice(),
-      rows: rows.length,
-      train,
-      phase,
-      seed: this.counts.batches,
-      ...(train && this.store.ready ? this.trainingInputs(rows) : {}),
-    });
+    const trainer = this.trainer;
+    const result = await this.during('the trainer worker', () =>
+      trainer.step({
+        // The buffer is transferred to the worker: keep our own copy for the drift statistics.
+        features: features.slice(),
+        rows: rows.length,
+        train,
+        phase,
+        seed: this.counts.batches,
+        ...(train && this.store.ready ? this.trainingInputs(rows) : {}),
+      }),
+    );
     timer();
     if (result.trained) this.trainingSteps += 1;
     const restarted = this.trainer.restarts - this.restartsCounted;
@@ -370,12 +392,14 @@ export class BatchProcessor {
       this.watermarks.settled(deadLetters.map((d) => d.record));
       offsets = this.watermarks.offsets();
     }
-    await this.writeWithRetry({
-      assignments,
-      deadLetters,
-      events,
-      ...(offsets === undefined ? {} : { offsets }),
-    });
+    await this.during('the sink write', () =>
+      this.writeWithRetry({
+        assignments,
+        deadLetters,
+        events,
+        ...(offsets === undefined ? {} : { offsets }),
+      }),
+    );
     sinkTimer();
     for (const a of assignments) a.record.chunk.settle();
     for (const d of deadLetters) d.record.chunk.settle();

@@ -218,16 +218,19 @@ export async function createPipeline(
           .subscribe({ error: reject, complete: resolve });
       });
       await processor.finish();
+    } catch (error) {
+      // Said before the clean-up, which talks to the broker and may itself wait: the reason the
+      // pipeline stopped must never hide behind a close that hangs.
+      logger.error('the pipeline stopped on an error; closing its sources and sinks', {
+        error: String(error),
+      });
+      throw error;
     } finally {
       subscription?.unsubscribe();
       await lag?.stop();
       await processor.close();
-      await sink.close();
-      await source
-        .close()
-        .catch((error: unknown) =>
-          logger.warn('closing the source failed', { error: String(error) }),
-        );
+      await closeWithin(CLOSE_TIMEOUT_MS, 'the sinks', () => sink.close(), logger);
+      await closeWithin(CLOSE_TIMEOUT_MS, 'the source', () => source.close(), logger);
       await http?.close();
       for (const observer of observers) observer.onClose?.();
     }
@@ -248,6 +251,29 @@ export async function createPipeline(
       return trainer;
     },
   };
+}
+
+/** How long closing a Kafka client may take before it is given up (a broker away can hold it). */
+const CLOSE_TIMEOUT_MS = 10_000;
+
+async function closeWithin(
+  ms: number,
+  what: string,
+  close: () => Promise<void>,
+  logger: Logger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((resolve) => {
+    timer = setTimeout(() => resolve('timeout'), ms);
+  });
+  try {
+    const outcome = await Promise.race([close().then(() => 'closed' as const), timeout]);
+    if (outcome === 'timeout') logger.warn(`closing ${what} took over ${ms} ms; leaving it`);
+  } catch (error) {
+    logger.warn(`closing ${what} failed`, { error: String(error) });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function createSource(config: Config, logger: Logger, resumeAt: readonly SourceOffset[]): Source {
