@@ -78,7 +78,7 @@ die() {
 
 probe() {
   # Loads the addon in a fresh process and runs one op: what the backend selection will do.
-  node --input-type=module -e "
+  TF_CPP_MIN_LOG_LEVEL="${TF_CPP_MIN_LOG_LEVEL:-1}" node --input-type=module -e "
     const tf = await import('$package');
     const r = tf.tidy(() => tf.matMul(tf.ones([2, 3]), tf.ones([3, 2])).dataSync());
     if (tf.getBackend() !== 'tensorflow' || r[0] !== 3) throw new Error('backend ' + tf.getBackend() + ' computed ' + r[0]);
