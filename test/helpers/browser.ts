@@ -3,8 +3,8 @@
  * of pages the pipeline serves. The machine has no network, so Chromium starts with every
  * background fetch turned off (it stalls on them otherwise) and a fresh profile per launch.
  *
- * Like describeWithKafka: without the browser a suite is skipped with the reason on a
- * developer's machine and fails when CI=true (.ci/run installs the package).
+ * Through describeWithComponent (real-component.ts): without the browser a suite is skipped
+ * with the reason on a developer's machine and fails when CI=true (.ci/run installs the package).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -12,7 +12,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { chromium, type BrowserContext } from 'playwright-core';
-import { describe, it } from 'vitest';
+
+import { describeWithComponent } from './real-component.js';
 
 export const CHROMIUM_BIN = process.env['CHROMIUM_BIN'] ?? '/usr/bin/chromium';
 
@@ -38,20 +39,7 @@ export function chromiumUnavailableReason(): string | undefined {
 
 /** `describe` for suites that need a browser: skipped with the reason locally, failing in CI. */
 export function describeWithChromium(name: string, fn: () => void): void {
-  const reason = chromiumUnavailableReason();
-  if (reason === undefined) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env['CI'] === 'true') {
-    describe(name, () => {
-      it('needs Chromium', () => {
-        throw new Error(`CI=true requires Chromium, but ${reason}`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} [skipped: ${reason}]`, fn);
+  describeWithComponent('Chromium', chromiumUnavailableReason(), name, fn);
 }
 
 export interface Browser {

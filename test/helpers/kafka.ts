@@ -13,7 +13,9 @@ import {
   type Message,
   type RecordMetadata,
 } from 'kafkajs';
-import { describe, inject, it } from 'vitest';
+import { inject } from 'vitest';
+
+import { describeWithComponent } from './real-component.js';
 
 export interface ProducedRecord {
   key?: string | null;
@@ -63,21 +65,11 @@ export function kafkaBrokers(): string[] {
  * broken pipeline rather than a missing tool.
  */
 export function describeWithKafka(name: string, fn: () => void): void {
-  if (kafkaBrokers().length > 0) {
-    describe(name, fn);
-    return;
-  }
-  const reason = inject('kafkaUnavailableReason') || 'no Kafka broker was provided';
-  const firstLine = reason.split('\n')[0] ?? reason;
-  if (process.env['CI'] === 'true') {
-    describe(name, () => {
-      it('needs a Kafka broker', () => {
-        throw new Error(`CI=true requires a Kafka broker, but ${reason}`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} [skipped: ${firstLine}]`, fn);
+  const reason =
+    kafkaBrokers().length > 0
+      ? undefined
+      : inject('kafkaUnavailableReason') || 'no Kafka broker was provided';
+  describeWithComponent('a Kafka broker', reason, name, fn);
 }
 
 let nameCounter = 0;

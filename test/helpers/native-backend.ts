@@ -2,13 +2,13 @@
  * The native TensorFlow backend in tests. It is built by `npm run setup:native` (.ci/run runs it),
  * so the suite trains on the backend users get; `model.backend: auto` then picks it everywhere.
  *
- * Like describeWithKafka: a suite that needs it is skipped with the reason on a developer's
- * machine without the addon, and fails when CI=true.
+ * Through describeWithComponent (real-component.ts): a suite that needs it is skipped with the
+ * reason on a developer's machine without the addon, and fails when CI=true.
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { describe, it } from 'vitest';
+import { describeWithComponent } from './real-component.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -47,18 +47,5 @@ function lastErrorLine(stderr: string | undefined): string | undefined {
 
 /** `describe` for suites that need the native backend: skipped with the reason locally, failing in CI. */
 export function describeWithNativeBackend(name: string, fn: () => void): void {
-  const reason = nativeUnavailableReason();
-  if (reason === undefined) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env['CI'] === 'true') {
-    describe(name, () => {
-      it('needs the native TensorFlow backend', () => {
-        throw new Error(`CI=true requires the native backend, but ${reason}`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} [skipped: ${reason}]`, fn);
+  describeWithComponent('the native TensorFlow backend', nativeUnavailableReason(), name, fn);
 }

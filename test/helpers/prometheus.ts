@@ -3,8 +3,8 @@
  * process on a free port with its own configuration and data directory, never the system
  * service the package installs, and stops it afterwards. `promtool` comes with it.
  *
- * Like describeWithKafka: without the binaries a suite is skipped with the reason on a
- * developer's machine and fails when CI=true (.ci/run installs the package).
+ * Through describeWithComponent (real-component.ts): without the binaries a suite is skipped
+ * with the reason on a developer's machine and fails when CI=true (.ci/run installs the package).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,9 +12,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { describe, it } from 'vitest';
-
 import { waitFor } from './kafka.js';
+import { describeWithComponent } from './real-component.js';
 
 export const PROMETHEUS_BIN = process.env['PROMETHEUS_BIN'] ?? '/usr/bin/prometheus';
 export const PROMTOOL_BIN = process.env['PROMTOOL_BIN'] ?? '/usr/bin/promtool';
@@ -32,20 +31,7 @@ export function prometheusUnavailableReason(): string | undefined {
 
 /** `describe` for suites that need Prometheus: skipped with the reason locally, failing in CI. */
 export function describeWithPrometheus(name: string, fn: () => void): void {
-  const reason = prometheusUnavailableReason();
-  if (reason === undefined) {
-    describe(name, fn);
-    return;
-  }
-  if (process.env['CI'] === 'true') {
-    describe(name, () => {
-      it('needs Prometheus', () => {
-        throw new Error(`CI=true requires Prometheus, but ${reason}`);
-      });
-    });
-    return;
-  }
-  describe.skip(`${name} [skipped: ${reason}]`, fn);
+  describeWithComponent('Prometheus', prometheusUnavailableReason(), name, fn);
 }
 
 /** Runs promtool with the arguments (and optional stdin); returns its exit code and output. */
