@@ -7,8 +7,9 @@
  *
  * Replica 0 chooses the backend; the others are started with the backend it chose, so every
  * replica computes with the same kernels. The native addon loads in several worker threads of
- * one process (each gets its own TensorFlow eager context); how many cores each context's
- * kernels may use is set before the first replica starts (see `intraOpThreads`).
+ * one process (each gets its own TensorFlow eager context, whose thread pool TensorFlow sizes to
+ * the cores unless TF_NUM_INTRAOP_THREADS says otherwise: `npm run bench -- engine` measured
+ * one thread instead within noise, so it is left alone).
  *
  * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
  * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every

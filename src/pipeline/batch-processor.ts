@@ -80,8 +80,9 @@ export class BatchProcessor {
   private readonly watermarks: Watermarks | undefined;
   private trainingSteps = 0;
   private restartsCounted = 0;
-  /** Set while writes to the sinks fail and are being retried. */
+  /** The stage a batch awaits now (see `during`); undefined between batches. */
   private waitingOn: { stage: string; since: number } | undefined;
+  /** Set while writes to the sinks fail and are being retried. */
   private sinkFailure: string | undefined;
   private readonly drift: DriftMonitor | undefined;
   private lastDrift: DriftReport | undefined;
