@@ -1,7 +1,8 @@
 /**
  * One engine benchmark configuration, run in its own process so its peak memory is its own:
  * `tsx bench/engine-run.ts '{"backend":"wasm","batch":256,"workers":2,"training":"every","records":50000}'`
- * prints one JSON line with the figures. bench/engine.ts runs the grid.
+ * prints one JSON line with the figures; `tsx bench/engine-run.ts probe tensorflow` prints whether
+ * that backend loads and why not. bench/engine.ts runs the grid.
  */
 import { validateConfig } from '../src/config/load-config.js';
 import { silentLogger } from '../src/log.js';
