@@ -11,6 +11,7 @@
  * - `embeddings` [n, dim]: the network's output. With `normalize` (default) they are
  *   L2-normalised here once and every loss sees the normalised rows; the centroid store should
  *   be fed the same normalised embeddings so that its centroids live in the same space.
+ * - `paired`: the rows are n positive pairs, row i with row n + i; needed by NT-Xent.
  * - `labels` [n]: the miners' labels (see positives.ts); needed by contrastive and triplet.
  * - `centroids` [k, dim]: the store's snapshot; needed by k-means and soft clustering. No
  *   gradient flows into it.
@@ -35,6 +36,7 @@ import { contrastive } from './contrastive.js';
 import { deepCluster } from './deep-cluster.js';
 import { kmeans } from './kmeans-loss.js';
 import type { MiningStats } from './mine.js';
+import { ntXent } from './nt-xent.js';
 import { l2Normalize } from './pairwise-distances.js';
 import { reconstruction } from './reconstruction.js';
 import { softCluster } from './soft-cluster.js';
@@ -42,10 +44,18 @@ import { attachedZero } from './stop-gradient.js';
 import { triplet } from './triplet.js';
 
 export type LossName =
-  'contrastive' | 'triplet' | 'kmeans' | 'deepCluster' | 'softCluster' | 'reconstruction';
+  | 'ntXent'
+  | 'contrastive'
+  | 'triplet'
+  | 'kmeans'
+  | 'deepCluster'
+  | 'softCluster'
+  | 'reconstruction';
 
 export interface ClusteringLossInputs {
   embeddings: tf.Tensor2D;
+  /** True when the 2n rows are n positive pairs, row i with row n + i (views, neighbours). */
+  paired?: boolean;
   labels?: Int32Array;
   centroids?: tf.Tensor2D;
   inputs?: tf.Tensor2D;
@@ -89,6 +99,16 @@ export function clusteringLoss(
   const z = config.normalize ? l2Normalize(inputs.embeddings) : inputs.embeddings;
   const distance = { metric: config.metric, normalize: false } as const;
 
+  if (config.ntXent.weight > 0) {
+    if (inputs.paired !== true) {
+      throw new Error(
+        'losses.ntXent.weight > 0 needs paired rows (losses.positives.source: neighbours or views); ' +
+          'set one of those sources or losses.ntXent.weight: 0',
+      );
+    }
+    parts.ntXent = ntXent(z, { temperature: config.ntXent.temperature });
+    weights.ntXent = config.ntXent.weight;
+  }
   if (config.contrastive.weight > 0) {
     const c = config.contrastive;
     const result = contrastive(z, need(inputs.labels, 'labels', 'contrastive'), {

@@ -6,8 +6,12 @@
  * Every loss has `weight` (≥ 0; 0 turns it off). Objects are strict (an unknown key is almost
  * always a typo) and use `prefault({})` so a missing section still gets its inner defaults.
  *
- * Defaults: triplet (batch-hard over pseudo-labels) plus a light k-means pull, with the
- * reconstruction term as the collapse guard. `reconstruction.auto` (default true) applies that
+ * Defaults: NT-Xent over pairs of a record and one of its nearest neighbours in input space
+ * (positives.source: neighbours). That objective needs neither labels nor the store's
+ * centroids, so the pseudo-labels of a young store cannot lock in its first mistakes, and its
+ * uniformity term keeps the embedding from collapsing. The margin losses, the k-means pull,
+ * deep and soft clustering stay available (weight > 0), with the reconstruction term as their
+ * collapse guard. `reconstruction.auto` (default true) applies that
  * term only while the soft or k-means loss is on, which is how "on by default when the soft or
  * k-means loss is on" is expressed; set `auto: false` to apply it whenever its weight is > 0.
  */
@@ -23,8 +27,10 @@ const cap = z
 
 const positivesSchema = z
   .strictObject({
-    source: z.enum(['field', 'key', 'pseudo', 'views']).default('pseudo'),
+    source: z.enum(['neighbours', 'field', 'key', 'pseudo', 'views']).default('neighbours'),
     field: z.string().min(1).default('label'),
+    neighbours: z.number().int().min(1).max(1000).default(10),
+    corruption: z.number().min(0).lt(1).default(0),
     noiseStd: z.number().min(0).default(0.05),
     dropout: z.number().min(0).lt(1).default(0.1),
     seed: z.number().int().default(0),
@@ -44,9 +50,16 @@ const contrastiveSchema = z
   })
   .prefault({});
 
-const tripletSchema = z
+const ntXentSchema = z
   .strictObject({
     weight: weight.default(1),
+    temperature: positive.default(0.5),
+  })
+  .prefault({});
+
+const tripletSchema = z
+  .strictObject({
+    weight: weight.default(0),
     form: z.enum(['hinge', 'soft']).default('hinge'),
     margin: positive.default(0.2),
     miner: z.enum(['all', 'batch-hard', 'semi-hard', 'hard', 'easy']).default('batch-hard'),
@@ -59,7 +72,7 @@ const tripletSchema = z
 
 const kmeansSchema = z
   .strictObject({
-    weight: weight.default(0.1),
+    weight: weight.default(0),
     reduction: z.enum(['mean', 'sum']).default('mean'),
   })
   .prefault({});
@@ -97,6 +110,7 @@ export const lossesConfigSchema = z
     normalize: z.boolean().default(true),
     metric: z.enum(['euclidean', 'squared', 'cosine']).default('euclidean'),
     positives: positivesSchema,
+    ntXent: ntXentSchema,
     contrastive: contrastiveSchema,
     triplet: tripletSchema,
     kmeans: kmeansSchema,

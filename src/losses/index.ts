@@ -57,6 +57,12 @@ export {
   type ClusterHead,
   type HeadKind,
 } from './cluster-head.js';
+export { ntXent, type NtXentOptions } from './nt-xent.js';
+export {
+  neighbourViews,
+  type NeighbourViewOptions,
+  type NeighbourViews,
+} from './neighbour-views.js';
 export { reconstruction, type ReconstructionOptions } from './reconstruction.js';
 export { augmentViews, type AugmentOptions, type AugmentedViews } from './augment.js';
 export { resolveLabels, viewLabels, type LabelSource, type LabelSourceBatch } from './positives.js';

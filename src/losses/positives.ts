@@ -11,13 +11,15 @@
  *   self-training signal sharpens the clusters the store already has.
  * - `views`: two augmented views of each record (augment.ts): the batch the network sees is
  *   2n rows and row i and row n + i share a label.
+ * - `neighbours`: a record and one of its nearest neighbours in input space
+ *   (neighbour-views.ts), the same 2n-row layout.
  *
  * A missing value (null, undefined, an empty key, a negative cluster id for a record the store
  * has not assigned) gets a label of its own, so it is never anyone's positive but can still be
  * a negative. Labels are dense small integers in order of first appearance, so the same batch
  * always resolves to the same labels.
  */
-export type LabelSource = 'field' | 'key' | 'pseudo' | 'views';
+export type LabelSource = 'field' | 'key' | 'pseudo' | 'views' | 'neighbours';
 
 export interface LabelSourceBatch {
   /** Number of records in the batch. */
@@ -31,6 +33,7 @@ export function resolveLabels(source: LabelSource, batch: LabelSourceBatch): Int
   const { n } = batch;
   switch (source) {
     case 'views':
+    case 'neighbours':
       return viewLabels(n);
     case 'pseudo':
       return denseLabels(n, required(batch.clusterIds, 'clusterIds', source, n), (v) =>

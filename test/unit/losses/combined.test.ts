@@ -5,6 +5,7 @@ import { lossesConfigSchema } from '../../../src/losses/config.js';
 import { contrastive } from '../../../src/losses/contrastive.js';
 import { deepCluster } from '../../../src/losses/deep-cluster.js';
 import { kmeans } from '../../../src/losses/kmeans-loss.js';
+import { ntXent } from '../../../src/losses/nt-xent.js';
 import { l2Normalize } from '../../../src/losses/pairwise-distances.js';
 import { reconstruction } from '../../../src/losses/reconstruction.js';
 import { softCluster } from '../../../src/losses/soft-cluster.js';
@@ -20,11 +21,28 @@ import {
 
 beforeAll(useTestBackend);
 
+/**
+ * The margin configuration these tests were written for (triplet over pseudo-labels plus a
+ * k-means pull, reconstruction as the guard): the defaults before NT-Xent over neighbour pairs
+ * became the default objective. Overrides apply per loss section.
+ */
+function marginLosses(overrides: Record<string, Record<string, unknown>> = {}) {
+  const base: Record<string, Record<string, unknown>> = {
+    positives: { source: 'pseudo' },
+    ntXent: { weight: 0 },
+    triplet: { weight: 1 },
+    kmeans: { weight: 0.1 },
+  };
+  const merged = { ...base };
+  for (const [key, value] of Object.entries(overrides)) merged[key] = { ...base[key], ...value };
+  return lossesConfigSchema.parse(merged);
+}
+
 const reference = loadReference();
 const x = refMatrix(reference, 'x');
 const labels = Int32Array.from(reference['labels'] as number[]);
 const pseudo = Int32Array.from(reference['pseudo'] as number[]);
-const everything = lossesConfigSchema.parse({
+const everything = marginLosses({
   contrastive: { weight: 0.7 },
   triplet: { weight: 1.3, margin: 0.3 },
   kmeans: { weight: 0.2 },
@@ -81,17 +99,30 @@ describe('clusteringLoss', () => {
     });
   });
 
-  it('only computes the losses that are on (defaults: triplet, k-means, reconstruction)', () => {
+  it('only computes the losses that are on (margin configuration: triplet, k-means, reconstruction)', () => {
     tf.tidy(() => {
-      const r = clusteringLoss(inputs(), lossesConfigSchema.parse({}));
+      const r = clusteringLoss(inputs(), marginLosses());
       expect(Object.keys(r.parts).sort()).toEqual(['kmeans', 'reconstruction', 'triplet']);
       expect(r.mining.pair).toBeUndefined();
     });
   });
 
+  it('computes NT-Xent alone by default, and only over paired rows', () => {
+    tf.tidy(() => {
+      const defaults = lossesConfigSchema.parse({});
+      const paired = tf.tensor2d(x.slice(0, 4));
+      const r = clusteringLoss({ embeddings: paired, paired: true }, defaults);
+      expect(Object.keys(r.parts)).toEqual(['ntXent']);
+      expect(r.values.ntXent).toBeCloseTo(scalarOf(ntXent(paired, { temperature: 0.5 })), 6);
+      expect(() => clusteringLoss({ embeddings: paired }, defaults)).toThrow(
+        'losses.ntXent.weight > 0 needs paired rows (losses.positives.source: neighbours or views); set one of those sources or losses.ntXent.weight: 0',
+      );
+    });
+  });
+
   it('carries the soft clustering state through the caller', () => {
     tf.tidy(() => {
-      const config = lossesConfigSchema.parse({
+      const config = marginLosses({
         triplet: { weight: 0 },
         kmeans: { weight: 0 },
         softCluster: { weight: 1 },
@@ -113,18 +144,18 @@ describe('clusteringLoss', () => {
 
   it('names the missing input and the key that turns its loss off', () => {
     const e = tf.tensor2d(x);
-    expect(() => clusteringLoss({ embeddings: e }, lossesConfigSchema.parse({}))).toThrow(
+    expect(() => clusteringLoss({ embeddings: e }, marginLosses())).toThrow(
       'losses.triplet.weight > 0 needs inputs.labels, which is missing; provide it or set losses.triplet.weight: 0',
     );
-    expect(() => clusteringLoss({ embeddings: e, labels }, lossesConfigSchema.parse({}))).toThrow(
+    expect(() => clusteringLoss({ embeddings: e, labels }, marginLosses())).toThrow(
       /inputs.centroids/,
     );
     e.dispose();
   });
 
   it('gives an attached zero when nothing is on, or when no triplet exists', () => {
-    const none = lossesConfigSchema.parse({ triplet: { weight: 0 }, kmeans: { weight: 0 } });
-    const distinct = lossesConfigSchema.parse({ kmeans: { weight: 0 } });
+    const none = marginLosses({ triplet: { weight: 0 }, kmeans: { weight: 0 } });
+    const distinct = marginLosses({ kmeans: { weight: 0 } });
     for (const [config, l] of [
       [none, labels],
       [distinct, Int32Array.from(x.map((_, i) => i))],
@@ -141,7 +172,7 @@ describe('clusteringLoss', () => {
   });
 
   it('passes a finite-difference check of the total through the embeddings', () => {
-    const config = lossesConfigSchema.parse({
+    const config = marginLosses({
       contrastive: { weight: 0.5, margin: 2.5 },
       triplet: { weight: 1, margin: 2.5, miner: 'all', reduction: 'mean' },
       kmeans: { weight: 0.3 },

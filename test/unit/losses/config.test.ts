@@ -7,9 +7,14 @@ describe('lossesConfigSchema', () => {
     expect(lossesConfigSchema.parse(undefined)).toEqual(fromEmpty);
     expect(fromEmpty.normalize).toBe(true);
     expect(fromEmpty.metric).toBe('euclidean');
-    expect(fromEmpty.positives.source).toBe('pseudo');
-    expect(fromEmpty.triplet).toMatchObject({ weight: 1, miner: 'batch-hard', emptySets: 'drop' });
-    expect(fromEmpty.kmeans.weight).toBeGreaterThan(0);
+    expect(fromEmpty.positives).toMatchObject({
+      source: 'neighbours',
+      neighbours: 10,
+      corruption: 0,
+    });
+    expect(fromEmpty.ntXent).toEqual({ weight: 1, temperature: 0.5 });
+    expect(fromEmpty.triplet).toMatchObject({ weight: 0, miner: 'batch-hard', emptySets: 'drop' });
+    expect(fromEmpty.kmeans.weight).toBe(0);
     expect(fromEmpty.contrastive.weight).toBe(0);
     expect(fromEmpty.softCluster.weight).toBe(0);
     expect(fromEmpty.deepCluster.weight).toBe(0);
@@ -18,9 +23,9 @@ describe('lossesConfigSchema', () => {
   });
 
   it('turns reconstruction on with the soft or k-means loss, unless auto is off', () => {
-    const on = lossesConfigSchema.parse({});
+    const on = lossesConfigSchema.parse({ kmeans: { weight: 0.1 } });
     expect(effectiveReconstructionWeight(on)).toBe(on.reconstruction.weight);
-    const off = lossesConfigSchema.parse({ kmeans: { weight: 0 } });
+    const off = lossesConfigSchema.parse({});
     expect(effectiveReconstructionWeight(off)).toBe(0);
     const soft = lossesConfigSchema.parse({ kmeans: { weight: 0 }, softCluster: { weight: 1 } });
     expect(effectiveReconstructionWeight(soft)).toBe(soft.reconstruction.weight);

@@ -32,6 +32,7 @@ function gradients(): Record<string, Float32Array> {
   const out: Record<string, Float32Array> = {};
   for (const [name, overrides] of Object.entries(configs)) {
     const config = lossesConfigSchema.parse({
+      ntXent: { weight: 0 },
       triplet: { weight: 0 },
       kmeans: { weight: 0 },
       reconstruction: { weight: 0 },
