@@ -188,6 +188,48 @@ export class OnlineKMeans {
     return { clusterIds, distances, events };
   }
 
+  /**
+   * Moves every centroid to the mean of the given points nearest to it: one Lloyd step from the
+   * current centroids, `iterations` times. This is how the store follows the embedding network
+   * when its weights move (the points are a replay sample embedded with the new weights, as in
+   * online deep clustering): ids, weights, the lifecycle state and the decay are kept, so the
+   * next assignments and pseudo-labels are computed against centroids in the network's current
+   * space. A centroid that no point is nearest to stays where it is. Returns how many centroids
+   * moved and their mean displacement (in the store's distance).
+   */
+  realign(points: Float32Array, iterations = 1): { moved: number; meanShift: number } {
+    this.requireReady('realign');
+    this.checkPoints(points);
+    const t = this.s.table;
+    const dim = this.dim;
+    const before = Float64Array.from(t.data.subarray(0, t.count * dim));
+    for (let it = 0; it < iterations; it++) {
+      const { rows } = this.assignRows(points);
+      const sums = new Float64Array(t.count * dim);
+      const counts = new Float64Array(t.count);
+      for (let i = 0; i < rows.length; i++) {
+        const r = rows[i]!;
+        counts[r]! += 1;
+        for (let d = 0; d < dim; d++) sums[r * dim + d]! += points[i * dim + d]!;
+      }
+      for (let r = 0; r < t.count; r++) {
+        if (counts[r]! === 0) continue;
+        for (let d = 0; d < dim; d++) t.data[r * dim + d] = sums[r * dim + d]! / counts[r]!;
+      }
+      t.refreshNorms();
+    }
+    let moved = 0;
+    let shift = 0;
+    for (let r = 0; r < t.count; r++) {
+      let d2 = 0;
+      for (let d = 0; d < dim; d++) d2 += (t.data[r * dim + d]! - before[r * dim + d]!) ** 2;
+      if (d2 > 0) moved += 1;
+      shift += Math.sqrt(d2);
+    }
+    if (moved > 0) this.s.version += 1;
+    return { moved, meanShift: t.count === 0 ? 0 : shift / t.count };
+  }
+
   /** The batch's sufficient statistics against the current centroids; does not mutate the store. */
   batchStats(points: Float32Array, options: UpdateOptions = {}): OnlineKMeansStats {
     return this.assignAndCollect(points, options).stats;

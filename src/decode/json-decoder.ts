@@ -3,7 +3,8 @@
  * schema: either one array field (`decode.vectorField`, default `features`) or a list of numeric
  * fields (`decode.fields`). Anything that does not fit is rejected with a reason code; the
  * pipeline sends it to the dead-letter sink and moves on. Optional running standardisation
- * (Welford's mean and variance) keeps features on one scale while the stream drifts.
+ * (Welford's mean and variance) keeps features on one scale while the stream drifts; the
+ * standardised values are clipped to ±decode.clip (default 5).
  */
 import type { Config } from '../config/schema.js';
 
@@ -168,7 +169,9 @@ export class JsonDecoder {
       this.mean[i] = (this.mean[i] as number) + delta / this.count;
       this.m2[i] = (this.m2[i] as number) + delta * (x - (this.mean[i] as number));
       const variance = this.count > 1 ? (this.m2[i] as number) / (this.count - 1) : 1;
-      features[i] = (x - (this.mean[i] as number)) / Math.sqrt(variance > 1e-12 ? variance : 1);
+      features[i] = this.clip(
+        (x - (this.mean[i] as number)) / Math.sqrt(variance > 1e-12 ? variance : 1),
+      );
     }
     return features;
   }
@@ -187,9 +190,20 @@ export class JsonDecoder {
       const variance = this.count > 1 ? (this.m2[i] as number) / (this.count - 1) : 1;
       const scale = Math.sqrt(variance > 1e-12 ? variance : 1);
       const mean = this.mean[i] as number;
-      for (let j = i; j < raw.length; j += d) out[j] = ((raw[j] as number) - mean) / scale;
+      for (let j = i; j < raw.length; j += d)
+        out[j] = this.clip(((raw[j] as number) - mean) / scale);
     }
     return out;
+  }
+
+  /**
+   * Standardised values clipped to ±decode.clip (0 turns clipping off). A feature that is
+   * almost constant has a tiny standard deviation, and its rare other values become huge
+   * (|z| up to 42 on digits), which lets that one feature dominate every distance.
+   */
+  private clip(z: number): number {
+    const c = this.options.clip;
+    return c > 0 ? Math.max(-c, Math.min(c, z)) : z;
   }
 
   /** The running statistics, for checkpoints. */

@@ -151,3 +151,37 @@ describe('OnlineKMeans.merge of stores', () => {
     expect(after.data.subarray(0, 9)).toEqual(before.data);
   });
 });
+
+describe('OnlineKMeans.realign', () => {
+  it('moves each centroid to the mean of its members, keeping ids and weights', () => {
+    const store = new OnlineKMeans({
+      k: 2,
+      dim: 2,
+      initialCentroids: Float32Array.from([0, 0, 10, 10]),
+      initialWeights: Float64Array.from([5, 7]),
+      decay: { unit: 'none' },
+    });
+    const before = store.centroids();
+    const version = store.version;
+    // The network moved: the same two groups now sit around (1, 1) and (9, 12).
+    const moved = store.realign(Float32Array.from([1, 0, 1, 2, 9, 11, 9, 13]));
+    const after = store.centroids();
+    expect([...after.ids]).toEqual([...before.ids]);
+    expect([...after.weights]).toEqual([5, 7]);
+    expect([...after.data]).toEqual([1, 1, 9, 12]);
+    expect(moved.moved).toBe(2);
+    expect(moved.meanShift).toBeCloseTo((Math.SQRT2 + Math.hypot(1, 2)) / 2, 6);
+    expect(store.version).toBe(version + 1);
+  });
+
+  it('leaves a centroid without members where it is', () => {
+    const store = new OnlineKMeans({
+      k: 2,
+      dim: 1,
+      initialCentroids: Float32Array.from([0, 100]),
+      decay: { unit: 'none' },
+    });
+    store.realign(Float32Array.from([1, 3]));
+    expect([...store.centroids().data]).toEqual([2, 100]);
+  });
+});

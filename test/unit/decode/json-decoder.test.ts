@@ -115,3 +115,20 @@ describe('JsonDecoder', () => {
     expect(d.standardizeNow(raw)).toBe(raw);
   });
 });
+
+describe('JsonDecoder standardisation clipping', () => {
+  it('clips standardised values to ±decode.clip, and not at all with 0', () => {
+    const run = (clip: number): number => {
+      const d = decoder({ standardize: true, clip });
+      // A nearly constant feature: 99 zeros, then one 1 (z ≈ 9.9 unclipped).
+      let last = 0;
+      for (let i = 0; i < 100; i++) {
+        const r = d.decode(Buffer.from(JSON.stringify({ features: [i < 99 ? 0 : 1] })));
+        if (r.ok) last = r.features[0] as number;
+      }
+      return last;
+    };
+    expect(run(5)).toBe(5);
+    expect(run(0)).toBeGreaterThan(9);
+  });
+});
