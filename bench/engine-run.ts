@@ -16,6 +16,8 @@ export interface EngineRun {
   workers: number;
   training: 'every' | 'off';
   records: number;
+  /** model.kind: the default network, or none (the store clusters the scaled input). */
+  kind?: 'mlp' | 'none';
 }
 
 export interface EngineFigures extends EngineRun {
@@ -26,6 +28,8 @@ export interface EngineFigures extends EngineRun {
   seconds: number;
   /** Share of the wall time the pipeline waited on the workers (the rest is main-thread work). */
   workerShare: number;
+  /** Seconds in each stage (worker = embedding the arriving batches, train, realign, …). */
+  stageSeconds: Record<string, number>;
   peakRssBytes: number;
 }
 
@@ -48,7 +52,7 @@ export async function runEngineConfiguration(run: EngineRun): Promise<EngineFigu
       driftEveryRecords: 0,
     },
     batch: { size: run.batch },
-    model: { backend: run.backend, workers: run.workers },
+    model: { backend: run.backend, workers: run.workers, kind: run.kind ?? 'mlp' },
     training: { mode: run.training },
     http: { enabled: false },
     drift: { enabled: false },
@@ -78,6 +82,13 @@ export async function runEngineConfiguration(run: EngineRun): Promise<EngineFigu
     recordsPerSecond: run.records / seconds,
     seconds,
     workerShare: (await sumOf(metrics, 'worker')) / seconds,
+    stageSeconds: Object.fromEntries(
+      await Promise.all(
+        ['decode', 'worker', 'train', 'realign', 'assign', 'sink'].map(
+          async (stage) => [stage, await sumOf(metrics, stage)] as const,
+        ),
+      ),
+    ),
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }

@@ -145,9 +145,38 @@ export async function runEngineBench(
       }
     }
   }
+  await costOfTheNetwork(native.ok ? 'tensorflow' : 'wasm', records('wasm'));
   console.log(
     '\n"waiting on workers" is the share of wall time the pipeline spent awaiting the trainer workers; the rest is main-thread work (decode, store, drift, sinks).',
   );
+}
+
+/**
+ * What the learned embedding costs: the default configuration (network, replay training,
+ * pretraining, realignment) against the no-network baseline, same stream and batch, one worker,
+ * with the seconds each stage took, so the note can say where the time goes.
+ */
+async function costOfTheNetwork(backend: Backend, records: number): Promise<void> {
+  const base = { backend, batch: 256, workers: 1, records };
+  const runs: [string, EngineFigures][] = [
+    ['default (network, training every batch)', await measure({ ...base, training: 'every' })],
+    ['network, training off', await measure({ ...base, training: 'off' })],
+    ['no network (model.kind: none)', await measure({ ...base, training: 'off', kind: 'none' })],
+  ];
+  const none = runs[2]?.[1];
+  console.log(
+    `\n### Cost of the network: ${records.toLocaleString('en')} synthetic records, batch 256, 1 worker, ${backend}\n`,
+  );
+  console.log(
+    '| configuration | records/s | ÷ no network | decode s | embed s | train s (incl. pretraining) | realign s | assign s |',
+  );
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [name, f] of runs) {
+    const s = (stage: string): string => (f.stageSeconds[stage] ?? 0).toFixed(2);
+    console.log(
+      `| ${name} | ${rate(f)} | ${ratio(f, none)} | ${s('decode')} | ${s('worker')} | ${s('train')} | ${s('realign')} | ${s('assign')} |`,
+    );
+  }
 }
 
 if (process.argv[1]?.endsWith('engine.ts')) {

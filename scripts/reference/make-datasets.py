@@ -1,4 +1,5 @@
-"""Writes the data sets shipped as fixtures (scikit-learn's digits and wine) as CSV.
+"""Writes the data sets shipped as fixtures (scikit-learn's digits, wine, iris and breast cancer,
+all four shipped inside the scikit-learn package) as CSV.
 
 Run: python3 scripts/reference/make-datasets.py  (needs scikit-learn; the output is committed,
 so nothing at run time depends on Python). Columns: f0..f{d-1}, then `label`.
@@ -6,7 +7,7 @@ so nothing at run time depends on Python). Columns: f0..f{d-1}, then `label`.
 import csv
 import pathlib
 
-from sklearn.datasets import load_digits, load_wine
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 
 OUT = pathlib.Path(__file__).resolve().parents[2] / "test" / "fixtures" / "datasets"
 
@@ -24,3 +25,5 @@ def write(name, bunch):
 
 write("digits", load_digits())
 write("wine", load_wine())
+write("iris", load_iris())
+write("breast-cancer", load_breast_cancer())

@@ -90,6 +90,7 @@ const decodeSchema = z
     labelField: z.string().default('label'),
     maxRecordBytes: positiveInt.default(1_048_576),
     standardize: z.boolean().default(true),
+    clip: z.number().min(0).default(5),
     schemaVersionField: z.string().default(''),
     schemaVersions: z.array(z.union([z.string(), z.number()])).default([]),
   })
@@ -105,9 +106,10 @@ const batchSchema = z
 
 const modelSchema = z
   .strictObject({
+    kind: z.enum(['mlp', 'none']).default('mlp'),
     backend: z.enum(['auto', 'tensorflow', 'wasm', 'cpu']).default('auto'),
-    hiddenLayers: z.array(positiveInt.max(8192)).default([64, 32]),
-    embeddingDim: positiveInt.max(4096).default(16),
+    hiddenLayers: z.array(positiveInt.max(8192)).default([256]),
+    embeddingDim: positiveInt.max(4096).default(32),
     activation: z.enum(['relu', 'elu', 'tanh', 'selu']).default('relu'),
     optimizer: z.enum(['adam', 'sgd']).default('adam'),
     learningRate: z.number().positive().max(10).default(0.001),
@@ -122,6 +124,28 @@ const trainingSchema = z
     mode: z.enum(['every', 'fraction', 'off']).default('every'),
     fraction: z.number().min(0).max(1).default(1),
     warmupBatches: nonNegativeInt.default(0),
+    replayRatio: z.number().min(0).max(1000).default(4),
+    anchors: positiveInt.max(65_536).default(256),
+    poolSize: positiveInt.max(65_536).default(1024),
+    memory: z
+      .strictObject({
+        size: positiveInt.max(1 << 22).default(4096),
+        policy: z.enum(['reservoir', 'recent']).default('reservoir'),
+      })
+      .prefault({}),
+    pretrain: z
+      .strictObject({
+        epochs: nonNegativeInt.max(100_000).default(50),
+        maxSeconds: z.number().min(0).default(60),
+      })
+      .prefault({}),
+    realign: z
+      .strictObject({
+        sample: nonNegativeInt.max(1 << 20).default(2048),
+        iterations: positiveInt.max(100).default(1),
+        everySteps: positiveInt.max(100_000).default(4),
+      })
+      .prefault({}),
   })
   .prefault({});
 
@@ -323,6 +347,21 @@ function crossFieldProblems(config: Config): CrossFieldProblem[] {
       input: config.training.fraction,
     });
   }
+  const { positives, ntXent } = config.losses;
+  if (ntXent.weight > 0 && positives.source !== 'neighbours' && positives.source !== 'views') {
+    problems.push({
+      path: ['losses', 'ntXent', 'weight'],
+      message: `needs pairs of rows: losses.positives.source is ${positives.source}, NT-Xent takes neighbours or views`,
+      input: ntXent.weight,
+    });
+  }
+  if (config.training.anchors > config.training.poolSize) {
+    problems.push({
+      path: ['training', 'anchors'],
+      message: `must be at most training.poolSize (${config.training.poolSize}): the anchors are part of the pool their neighbours come from`,
+      input: config.training.anchors,
+    });
+  }
   return problems;
 }
 
@@ -363,4 +402,8 @@ export const FIXES: Readonly<Record<string, string>> = {
   'model.workers':
     'set model.workers to an integer from 1 to 64 (one replica per worker thread), or pass --workers N',
   'training.fraction': 'set training.fraction between 0 and 1 (exclusive of 0 in fraction mode)',
+  'losses.ntXent.weight':
+    'set losses.positives.source to neighbours (default) or views, or losses.ntXent.weight to 0',
+  'training.anchors':
+    'set training.anchors at most training.poolSize (defaults 256 and 1024), or raise training.poolSize',
 };

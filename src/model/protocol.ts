@@ -60,6 +60,12 @@ export interface StepTask {
   labels?: Int32Array;
   /** Varies the losses' sampling and the augmented views from batch to batch. */
   seed: number;
+  /**
+   * A training step on a replay sample rather than an arriving batch: the first `anchors` rows
+   * are the anchors, all rows the pool their neighbour positives come from. The step returns
+   * no embeddings (nobody assigns these rows).
+   */
+  anchors?: number;
 }
 
 export interface StepMiningStats {
@@ -70,7 +76,10 @@ export interface StepMiningStats {
 
 export interface StepResult {
   kind: 'step';
-  /** n × embeddingDim, L2-normalised (losses.normalize), computed before this step's update. */
+  /**
+   * n × embeddingDim, L2-normalised (losses.normalize), computed before this step's update;
+   * empty for a replay step (`anchors`).
+   */
   embeddings: Float32Array;
   /** Gradients of the shard's objective, packed in the order of the trainable variables. */
   gradients?: PackedTensors;

@@ -204,6 +204,9 @@ export class TrainerPool {
           kind: 'step',
           features: features.slice(start * dim, end * dim),
           rows: end - start,
+          ...(task.anchors === undefined
+            ? {}
+            : { anchors: shardAnchors(task.anchors, task.rows, start, end) }),
           ...(task.labels === undefined ? {} : { labels: task.labels.slice(start, end) }),
           ...(task.centroids === undefined ? {} : { centroids: task.centroids.slice() }),
         };
@@ -357,6 +360,16 @@ function unwrap(error: unknown): unknown {
 }
 
 /** Contiguous [start, end) row ranges, one per replica, sizes differing by at most one. */
+/**
+ * A replay step's anchors in one shard: the shard's share of them, at least one. Each replica
+ * draws its anchors' neighbours from its own shard of the pool, so with several replicas the
+ * positives come from a smaller pool than with one (the objective differs slightly; the pool
+ * is a uniform sample either way).
+ */
+export function shardAnchors(anchors: number, rows: number, start: number, end: number): number {
+  return Math.max(1, Math.min(end - start, Math.round((anchors * (end - start)) / rows)));
+}
+
 export function shardRows(rows: number, replicas: number): [number, number][] {
   const count = Math.max(1, Math.min(replicas, rows));
   const shards: [number, number][] = [];

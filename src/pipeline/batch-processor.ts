@@ -26,6 +26,7 @@ import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, BatchOutput, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
 import type { BatchReport, PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
+import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from './serial-queue.js';
 import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
 import { Watermarks } from './watermarks.js';
@@ -74,11 +75,11 @@ export interface ProcessorStatus {
 export class BatchProcessor {
   private readonly deps: BatchProcessorDeps;
   private readonly decoder: JsonDecoder;
-  readonly store: OnlineKMeans;
+  private storeNow: OnlineKMeans;
+  private readonly learner: OnlineLearner;
   private readonly checkpointer: Checkpointer;
   /** Exactly-once only: which input offsets the outputs written so far complete. */
   private readonly watermarks: Watermarks | undefined;
-  private trainingSteps = 0;
   private restartsCounted = 0;
   /** The stage a batch awaits now (see `during`); undefined between batches. */
   private waitingOn: { stage: string; since: number } | undefined;
@@ -90,14 +91,12 @@ export class BatchProcessor {
   private trainer: TrainerPool | undefined;
   private readonly warmup: WarmupBuffer;
   private warmupTimer: NodeJS.Timeout | undefined;
-  private trainingDraws = 0;
   private readonly counts = { assigned: 0, invalid: 0, batches: 0 };
-  private lastLoss: number | undefined;
   private modelVersion = 0;
 
   constructor(deps: BatchProcessorDeps) {
     this.deps = deps;
-    const { cluster, model, losses, decode, drift } = deps.config;
+    const { cluster, losses, decode, drift } = deps.config;
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
     this.checkpointer = new Checkpointer(deps.config.checkpoint);
@@ -105,20 +104,44 @@ export class BatchProcessor {
       deps.config.source === 'kafka' && deps.config.kafka.delivery === 'exactly-once';
     this.watermarks = exactlyOnce ? new Watermarks() : undefined;
     const resume = deps.resume;
+    this.learner = new OnlineLearner(
+      deps,
+      resume === undefined
+        ? undefined
+        : {
+            steps: resume.model.version,
+            ...(resume.memory === undefined ? {} : { memory: resume.memory }),
+          },
+    );
     if (resume === undefined) {
-      this.store = new OnlineKMeans(
-        onlineKMeansOptionsFromConfig(cluster, model.embeddingDim, cluster.seed),
+      this.storeNow = new OnlineKMeans(
+        onlineKMeansOptionsFromConfig(cluster, this.storeDim(this.decoder.dim), cluster.seed),
       );
     } else {
-      this.store = OnlineKMeans.restore(resume.store);
+      this.storeNow = OnlineKMeans.restore(resume.store);
       this.decoder.restore(resume.decoder);
       this.checkpointer.resumeFrom(resume.offsets, Date.parse(resume.writtenAt));
       this.modelVersion = resume.model.version;
-      this.trainingSteps = resume.model.version;
       deps.metrics.storeReady.set(this.store.ready ? 1 : 0);
     }
     this.drift = drift.enabled ? new DriftMonitor(drift) : undefined;
     this.warmup = new WarmupBuffer(cluster.warmupSize);
+  }
+
+  /** The centroid store (single writer: this processor). */
+  get store(): OnlineKMeans {
+    return this.storeNow;
+  }
+
+  /**
+   * The space the store clusters: the embedding, or with `model.kind: none` the scaled input
+   * itself, whose dimension is known only from the first record when the configuration does not
+   * declare it (until then a placeholder of dimension 1, replaced before it sees any point).
+   */
+  private storeDim(inputDim: number): number {
+    return this.deps.config.model.kind === 'none'
+      ? Math.max(1, inputDim)
+      : this.deps.config.model.embeddingDim;
   }
 
   process(records: SourceRecord[]): Promise<void> {
@@ -144,7 +167,7 @@ export class BatchProcessor {
         seen: Math.min(this.warmup.rows, this.warmup.needed),
         needed: this.warmup.needed,
       },
-      lastLoss: this.lastLoss,
+      lastLoss: this.learner.lastLoss,
       modelVersion: this.modelVersion,
       storeVersion: this.store.version,
       lastCheckpointAt: this.checkpointer.lastWrittenAt,
@@ -215,6 +238,20 @@ export class BatchProcessor {
     }
     // Dead letters never wait for the store: they are written (and their records settled) now.
     await this.writeAndSettle(ready, deadLetters);
+    // Trains after the batch is assigned, so every record is scored by weights that never saw it.
+    for (const batch of ready) this.learner.remember(batch.features, this.decoder.dim);
+    if (
+      ready.length > 0 &&
+      this.trainer !== undefined &&
+      this.learner.replays &&
+      this.learner.shouldTrain()
+    ) {
+      const trainer = this.trainer;
+      const rows = ready.reduce((n, b) => n + b.records.length, 0);
+      await this.during('training', () =>
+        this.learner.trainOnArrival(trainer, this.store, rows, this.counts.batches),
+      );
+    }
     this.counts.batches += 1;
     metrics.batches.inc();
     this.checkpointer.batchDone();
@@ -226,14 +263,27 @@ export class BatchProcessor {
   private async embed(rows: DecodedRow[]): Promise<EmbeddedBatch> {
     const { config, metrics } = this.deps;
     const dim = this.decoder.dim;
+    const features = new Float32Array(rows.length * dim);
+    rows.forEach((row, i) => features.set(row.features, i * dim));
+    const base = {
+      records: rows.map((r) => r.record),
+      labels: rows.map((r) => r.label),
+      features,
+    };
+    if (!this.learner.hasNetwork) {
+      if (!this.store.ready && this.store.dim !== dim) {
+        const { cluster } = config;
+        this.storeNow = new OnlineKMeans(onlineKMeansOptionsFromConfig(cluster, dim, cluster.seed));
+      }
+      return { ...base, losses: {}, embeddings: features.slice(), modelVersion: 0 };
+    }
     this.trainer ??= await this.deps.startTrainer(
       dim,
       this.deps.resume === undefined ? undefined : modelStateFromJson(this.deps.resume.model),
     );
-    const features = new Float32Array(rows.length * dim);
-    rows.forEach((row, i) => features.set(row.features, i * dim));
-    const phase = this.trainingSteps < config.training.warmupBatches ? 'warmup' : 'full';
-    const train = (phase === 'warmup' || this.store.ready) && this.shouldTrain(config.training);
+    // Positives from a record field or key are not in the replay memory: those sources train
+    // on the arriving batch itself, inside the step that embeds it.
+    const train = !this.learner.replays && this.store.ready && this.learner.shouldTrain();
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
     const trainer = this.trainer;
     const result = await this.during('the trainer worker', () =>
@@ -242,77 +292,36 @@ export class BatchProcessor {
         features: features.slice(),
         rows: rows.length,
         train,
-        phase,
+        phase: this.learner.phase(),
         seed: this.counts.batches,
-        ...(train && this.store.ready ? this.trainingInputs(rows) : {}),
+        ...(train ? { ...storeInputs(this.store), ...this.labels(rows) } : {}),
       }),
     );
     timer();
-    if (result.trained) this.trainingSteps += 1;
     const restarted = this.trainer.restarts - this.restartsCounted;
     if (restarted > 0) metrics.workerRestarts.inc(restarted);
     this.restartsCounted = this.trainer.restarts;
     this.modelVersion = result.modelVersion;
-    metrics.modelVersion.set(result.modelVersion);
-    metrics.workerTensors.set(result.numTensors);
-    if (result.trained) {
-      metrics.trainingSteps.inc();
-      for (const [part, value] of Object.entries(result.losses)) metrics.loss.set({ part }, value);
-      this.lastLoss = result.total;
-      if (result.total !== undefined) metrics.loss.set({ part: 'total' }, result.total);
-      if (result.mining !== undefined) {
-        metrics.miningTriplets.set({ state: 'found' }, result.mining.found);
-        metrics.miningTriplets.set({ state: 'active' }, result.mining.active);
-        metrics.miningDroppedRatio.set(result.mining.droppedFraction);
-      }
-    }
+    this.learner.observe(result);
     return {
-      records: rows.map((r) => r.record),
-      labels: rows.map((r) => r.label),
+      ...base,
       losses: result.trained
         ? { ...result.losses, ...(result.total === undefined ? {} : { total: result.total }) }
         : {},
-      features,
       embeddings: result.embeddings,
       modelVersion: result.modelVersion,
     };
   }
 
-  /** What a training step needs from the store and from the records themselves. */
-  private trainingInputs(rows: DecodedRow[]): {
-    centroids: Float32Array;
-    clusters: number;
-    centroidIds: Int32Array;
-    clusterSizes: Float32Array;
-    labels?: Int32Array;
-  } {
-    const c = this.store.centroids();
+  /** Miner labels from a record field or the record key (losses.positives.source). */
+  private labels(rows: DecodedRow[]): { labels?: Int32Array } {
     const source = this.deps.config.losses.positives.source;
     const n = rows.length;
-    const labels =
-      source === 'field'
-        ? resolveLabels('field', { n, fieldValues: rows.map((r) => r.captured) })
-        : source === 'key'
-          ? resolveLabels('key', { n, keys: rows.map((r) => r.record.key) })
-          : undefined;
-    return {
-      centroids: c.data,
-      clusters: c.ids.length,
-      centroidIds: c.ids,
-      clusterSizes: Float32Array.from(c.weights),
-      ...(labels === undefined ? {} : { labels }),
-    };
-  }
-
-  private shouldTrain(training: Config['training']): boolean {
-    if (training.mode === 'off') return false;
-    if (training.mode === 'every') return true;
-    // A low-discrepancy sequence: exactly round(n × fraction) of the first n batches train.
-    this.trainingDraws += 1;
-    return (
-      Math.floor(this.trainingDraws * training.fraction) >
-      Math.floor((this.trainingDraws - 1) * training.fraction)
-    );
+    if (source === 'field')
+      return { labels: resolveLabels('field', { n, fieldValues: rows.map((r) => r.captured) }) };
+    if (source === 'key')
+      return { labels: resolveLabels('key', { n, keys: rows.map((r) => r.record.key) }) };
+    return {};
   }
 
   private armWarmupTimer(): void {
@@ -340,6 +349,12 @@ export class BatchProcessor {
     const batches = await this.warmup.take(
       (raw) => this.decoder.standardizeNow(raw),
       (features, rows) => this.embedOnly(features, rows),
+      async (standardized) => {
+        for (const f of standardized) this.learner.remember(f, this.decoder.dim);
+        const trainer = this.trainer;
+        if (trainer !== undefined)
+          await this.during('pretraining', () => this.learner.pretrain(trainer));
+      },
     );
     // The store samples the first cluster.warmupSize of them and seeds itself when it has them,
     // or, when the stream stalled or ended before, from all of them.
@@ -363,8 +378,9 @@ export class BatchProcessor {
     features: Float32Array,
     rows: number,
   ): Promise<{ embeddings: Float32Array; modelVersion: number }> {
+    if (this.trainer === undefined) return { embeddings: features.slice(), modelVersion: 0 };
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
-    const result = await this.trainer!.step({
+    const result = await this.trainer.step({
       features: features.slice(),
       rows,
       train: false,
@@ -453,7 +469,7 @@ export class BatchProcessor {
       features: batch.features,
       inputDim: this.decoder.dim,
       embeddings: batch.embeddings,
-      embeddingDim: this.deps.config.model.embeddingDim,
+      embeddingDim: this.store.dim,
       clusterIds,
       distances,
       centroids: after,
@@ -521,6 +537,7 @@ export class BatchProcessor {
     if (this.warmup.rows > 0) return;
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
     const model = await this.trainer.getState();
+    const memory = this.learner.memorySnapshot;
     const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
       writtenAt: new Date().toISOString(),
       batches: this.counts.batches,
@@ -529,6 +546,7 @@ export class BatchProcessor {
       configDigest: stateDigest(this.deps.config),
       model: modelStateToJson(model),
       store: this.store.snapshot(),
+      ...(memory === undefined ? {} : { memory }),
       decoder: this.decoder.statistics(),
       offsets: this.checkpointer.offsets(),
     });

@@ -9,7 +9,7 @@
  * clusters merged, another split) lasts: the network then trains on the store's pseudo-labels
  * and keeps it. So the waiting rows keep their raw features, and when the store starts they are
  * standardised once more with the statistics of the whole warm-up and embedded with the model
- * as it is then (which has trained, if `training.warmupBatches` > 0). The store is seeded from
+ * as it is then, after pretraining on them (see online-learner.ts). The store is seeded from
  * those embeddings and the waiting records are assigned with them.
  */
 import type { SourceRecord } from '../sources/source.js';
@@ -56,18 +56,22 @@ export class WarmupBuffer {
 
   /**
    * Takes every waiting batch, re-standardised with `standardize` and embedded again with
-   * `embed`, in arrival order. Empties the buffer.
+   * `embed`, in arrival order; `beforeEmbedding` sees the re-standardised features first (the
+   * learner remembers them and pretrains on them). Empties the buffer.
    */
   async take(
     standardize: (raw: Float32Array) => Float32Array,
     embed: Embed,
+    beforeEmbedding: (features: Float32Array[]) => Promise<void> = async () => {},
   ): Promise<EmbeddedBatch[]> {
     const waiting = this.batches;
     this.batches = [];
     this.count = 0;
+    const standardized = waiting.map(({ raw }) => standardize(raw));
+    await beforeEmbedding(standardized);
     const out: EmbeddedBatch[] = [];
-    for (const { raw, ...batch } of waiting) {
-      const features = standardize(raw);
+    for (const [i, { raw: _raw, ...batch }] of waiting.entries()) {
+      const features = standardized[i] as Float32Array;
       const { embeddings, modelVersion } = await embed(features, batch.records.length);
       out.push({ ...batch, features, embeddings, modelVersion });
     }

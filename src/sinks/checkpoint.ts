@@ -20,6 +20,7 @@ import type { OnlineKMeansSnapshot } from '../cluster/online-k-means.js';
 import type { DecoderStatistics } from '../decode/json-decoder.js';
 import { StreamclustError } from '../errors.js';
 import type { ModelStateJson } from '../model/model-state.js';
+import type { ReplayMemorySnapshot } from '../model/replay-memory.js';
 
 export const CHECKPOINT_FORMAT = 'streamclust-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -42,6 +43,8 @@ export interface CheckpointBody {
   model: ModelStateJson;
   store: OnlineKMeansSnapshot;
   decoder: DecoderStatistics;
+  /** The online learner's replay memory (absent without a network, or before any record). */
+  memory?: ReplayMemorySnapshot;
   offsets: SourceOffset[];
 }
 

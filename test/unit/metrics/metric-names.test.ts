@@ -60,7 +60,7 @@ describe('metric names follow the prometheus.io rules', () => {
   let metrics: Metrics;
   beforeAll(async () => {
     metrics = await exercised();
-  });
+  }, 120_000);
 
   it('has no naming, unit, _total or label-cardinality problems after a real run', async () => {
     expect(await lintRegistry(metrics.registry, RULES)).toEqual([]);

@@ -7,7 +7,18 @@ import type { ModelSpec } from '../../../src/model/protocol.js';
 import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
 import { describeWithNativeBackend } from '../../helpers/native-backend.js';
 
-const config = validateConfig({});
+// The margin objective (triplet over pseudo-labels, k-means pull, reconstruction) with a 16-D
+// embedding exercises every path of the step: labels, centroids, the decoder. The default
+// objective (NT-Xent over neighbour pairs of a replay sample) has its own test below.
+const config = validateConfig({
+  model: { hiddenLayers: [64, 32], embeddingDim: 16 },
+  losses: {
+    positives: { source: 'pseudo' },
+    ntXent: { weight: 0 },
+    triplet: { weight: 1 },
+    kmeans: { weight: 0.1 },
+  },
+});
 const spec: ModelSpec = { ...config.model, inputDim: 8 };
 
 function batch(mixture: DriftingMixture, rows: number): Float32Array {
@@ -118,6 +129,43 @@ describeWithNativeBackend('TrainerPool on the native backend', () => {
 
 describe('TrainerPool on the wasm backend', () => {
   replicasStayIdentical('wasm');
+});
+
+describe('TrainerPool with the default objective', () => {
+  it('trains two replicas on replay samples (NT-Xent over neighbour pairs, no store) and keeps them identical', async () => {
+    const defaults = validateConfig({});
+    const { pool } = await TrainerPool.start({
+      backend: 'auto',
+      model: { ...defaults.model, inputDim: 8 },
+      losses: defaults.losses,
+      workers: 2,
+    });
+    try {
+      const mixture = new DriftingMixture({ ...defaults.synthetic, driftEveryRecords: 0 });
+      for (let step = 0; step < 5; step++) {
+        const result = await pool.step({
+          features: batch(mixture, 300),
+          rows: 300,
+          train: true,
+          phase: 'full',
+          seed: step,
+          anchors: 100,
+        });
+        expect(result.trained).toBe(true);
+        // A replay step returns no embeddings: nobody assigns its rows.
+        expect(result.embeddings.length).toBe(0);
+        expect(Object.keys(result.losses)).toEqual(['ntXent']);
+        // log(2·anchors − 1) bounds a loss of uniform similarities; training starts near it.
+        expect(result.losses['ntXent']).toBeGreaterThan(0);
+        expect(result.losses['ntXent']).toBeLessThan(Math.log(2 * 50 - 1) + 0.5);
+      }
+      const [a, b] = await Promise.all([pool.replicaState(0), pool.replicaState(1)]);
+      expect(a.version).toBe(5);
+      expect(sameBytes(a.variables.values, b.variables.values)).toBe(true);
+    } finally {
+      await pool.close();
+    }
+  });
 });
 
 describe('TrainerPool with real worker threads', () => {

@@ -1,0 +1,66 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { describe, expect, it } from 'vitest';
+
+import { evaluateLabelledFile } from '../../../src/eval/evaluate-labelled-file.js';
+
+/*
+ * The default configuration against scikit-learn's MiniBatchKMeans on the small labelled data
+ * sets of the quality benchmark: after 5 passes (seed 0) its NMI must exceed the better of the
+ * two MiniBatchKMeans rows (raw and standardised features, mean over the benchmark's seeds,
+ * test/fixtures/reference/eval-baselines.json, written by scripts/reference/eval-baselines.py).
+ *
+ * Where streamclust is behind today the case is declared with `it.fails`: it passes while the
+ * default loses and fails the day it wins, so the shortfall stays visible in every run and the
+ * marker has to be removed when it is fixed (issue #12). Digits, the large set, is checked
+ * against the no-network baseline in training-beats-baseline.test.ts and by the benchmark.
+ */
+const ROOT = new URL('../../fixtures/', import.meta.url);
+interface Baselines {
+  datasets: Record<string, { runs: Record<string, { pass5: { nmi: number } }[]> }>;
+}
+const baselines = JSON.parse(
+  readFileSync(new URL('reference/eval-baselines.json', ROOT), 'utf8'),
+) as Baselines;
+
+function bestMiniBatchKMeans(dataset: string): number {
+  const runs = baselines.datasets[dataset]?.runs;
+  const mean = (rows: { pass5: { nmi: number } }[] | undefined): number =>
+    (rows ?? []).reduce((s, r) => s + r.pass5.nmi, 0) / Math.max(1, rows?.length ?? 0);
+  return Math.max(mean(runs?.['miniBatchKMeans']), mean(runs?.['miniBatchKMeansScaled']));
+}
+
+async function defaultNmi(dataset: string): Promise<number> {
+  const run = await evaluateLabelledFile({
+    path: fileURLToPath(new URL(`datasets/${dataset}.csv`, ROOT)),
+    passes: 5,
+  });
+  return run.perPass[4]?.values['nmi'] as number;
+}
+
+describe('the default configuration against MiniBatchKMeans (NMI after 5 passes)', () => {
+  it('beats it on breast cancer', async () => {
+    expect(await defaultNmi('breast-cancer')).toBeGreaterThan(bestMiniBatchKMeans('breast-cancer'));
+  }, 120_000);
+
+  // Known shortfall (#12): on iris, k-means on the raw features (0.76) beats anything built on
+  // standardised ones (0.65 without a network, about 0.44 with it).
+  it.fails(
+    'beats it on iris (known shortfall: behind)',
+    async () => {
+      expect(await defaultNmi('iris')).toBeGreaterThan(bestMiniBatchKMeans('iris'));
+    },
+    120_000,
+  );
+
+  // Known shortfall (#12): on wine the default ends level with MiniBatchKMeans on standardised
+  // features (0.857 for seed 0 against 0.874), not above it.
+  it.fails(
+    'beats it on wine (known shortfall: level, not ahead)',
+    async () => {
+      expect(await defaultNmi('wine')).toBeGreaterThan(bestMiniBatchKMeans('wine'));
+    },
+    120_000,
+  );
+});
