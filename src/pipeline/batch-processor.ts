@@ -19,7 +19,12 @@ import { onlineKMeansOptionsFromConfig } from '../cluster/config.js';
 import { OnlineKMeans, type LifecycleEvent } from '../cluster/online-k-means.js';
 import { DriftMonitor, type DriftReport } from '../drift/drift-monitor.js';
 import { resolveLabels } from '../losses/positives.js';
-import { modelStateFromJson, modelStateToJson, type ModelState } from '../model/model-state.js';
+import {
+  modelStateFromJson,
+  modelStateToJson,
+  pack,
+  type ModelState,
+} from '../model/model-state.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
 import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
@@ -533,10 +538,15 @@ export class BatchProcessor {
 
   /** Writes a checkpoint now, if checkpoints are on and the state is whole (no warm-up wait). */
   private async checkpoint(why: 'schedule' | 'shutdown'): Promise<void> {
-    if (!this.checkpointer.enabled || this.trainer === undefined || !this.store.ready) return;
+    if (!this.checkpointer.enabled || !this.store.ready) return;
+    if (this.learner.hasNetwork && this.trainer === undefined) return;
     if (this.warmup.rows > 0) return;
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
-    const model = await this.trainer.getState();
+    // Without a network (model.kind: none) the model part is empty: the store is the state.
+    const model =
+      this.trainer === undefined
+        ? { version: 0, variables: pack([]), optimizer: pack([]) }
+        : await this.trainer.getState();
     const memory = this.learner.memorySnapshot;
     const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
       writtenAt: new Date().toISOString(),

@@ -6,8 +6,8 @@
  * running standardisation has seen only a handful of records, so the first rows of a stream are
  * scaled by statistics of a few points (the very first one maps to zero). Seeding k-means on
  * those embeddings puts stray points into the warm-up sample, and one bad seeding (two true
- * clusters merged, another split) lasts: the network then trains on the store's pseudo-labels
- * and keeps it. So the waiting rows keep their raw features, and when the store starts they are
+ * clusters merged, another split) lasts: online k-means rarely undoes it, and the losses that
+ * train on the store's pseudo-labels keep it. So the waiting rows keep their raw features, and when the store starts they are
  * standardised once more with the statistics of the whole warm-up and embedded with the model
  * as it is then, after pretraining on them (see online-learner.ts). The store is seeded from
  * those embeddings and the waiting records are assigned with them.

@@ -107,6 +107,38 @@ describe('the trainer engine inside the pipeline', () => {
     expect(steps.at(-1)).toEqual(['ntXent', 'total']);
   });
 
+  it('without a network (model.kind: none) clusters the input, checkpoints the store and resumes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-no-network-'));
+    const config = (totalRecords: number, resume: boolean) =>
+      quiet({
+        synthetic: { totalRecords, recordsPerSecond: 0 },
+        model: { kind: 'none' },
+        cluster: { k: 5, warmupSize: 500 },
+        checkpoint: { dir, resume },
+      });
+    const first = await createPipeline(config(1500, false), {
+      logger: silentLogger,
+      sink: collectingSink(),
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    await first.run();
+    expect(first.status().backend).toBeUndefined();
+    const saved = await readCheckpoint(dir);
+    // The store lives in input space (8 synthetic features), and the model part is empty.
+    expect(saved.store.options.dim).toBe(8);
+    expect(saved.model.variables.entries).toEqual([]);
+    expect(saved.memory).toBeUndefined();
+    const sink = collectingSink();
+    const resumed = await createPipeline(config(2000, true), {
+      logger: silentLogger,
+      sink,
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    await resumed.run();
+    expect(sink.assignments.length).toBe(500);
+    expect(new Set(sink.assignments.map((a) => a.clusterId)).size).toBeGreaterThan(1);
+  });
+
   it('with cluster.frozen and training off, assigns without moving the model or the store', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'streamclust-frozen-'));
     const trainRun = await createPipeline(
