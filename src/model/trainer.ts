@@ -20,13 +20,11 @@ import { runInNewContext } from 'node:vm';
 
 import * as tf from '@tensorflow/tfjs';
 
-import { augmentViews } from '../losses/augment.js';
 import { headLogits, initHead, remapHead, type ClusterHead } from '../losses/cluster-head.js';
 import { clusteringLoss, type ClusteringLossState } from '../losses/combined.js';
 import { effectiveReconstructionWeight, type LossesConfig } from '../losses/config.js';
-import { neighbourViews } from '../losses/neighbour-views.js';
-import { resolveLabels, viewLabels } from '../losses/positives.js';
 import { selectBackend } from './backend.js';
+import { hasObjective, lossInputs, needsPseudoLabels, stepLosses } from './step-objective.js';
 import { buildDecoder, buildEmbeddingNetwork, l2Normalize } from './embedding-network.js';
 import { entryValues, pack, type ModelState, type PackedTensors } from './model-state.js';
 import type {
@@ -109,12 +107,12 @@ export function step(task: StepTask): StepResult {
   const started = performance.now();
   const replay = task.anchors !== undefined;
   const embeddings =
-    replay && !needsPseudoLabels(s, task)
+    replay && !needsPseudoLabels(s.losses, task)
       ? new Float32Array(0)
       : embed(s, task.features, task.rows);
   const embedded = performance.now();
-  const losses = stepLosses(s, task);
-  const trains = task.train && task.rows > 0 && hasObjective(s, losses);
+  const losses = stepLosses(s.losses, task);
+  const trains = task.train && task.rows > 0 && hasObjective(losses, s.decoder !== undefined);
   const trained = trains ? gradients(s, task, embeddings, losses) : undefined;
   return {
     kind: 'step',
@@ -336,60 +334,6 @@ function embed(s: TrainerState, features: Float32Array, rows: number): Float32Ar
   }
 }
 
-/**
- * The losses of this step. The warm-up phase trains the autoencoder alone. Without the store's
- * centroids (pretraining on the warm-up sample, before the store exists) the losses that need
- * them (k-means, soft and deep clustering, pairs from pseudo-labels) are off; when nothing else
- * is on, the step trains the autoencoder, DEC's and IDEC's pretraining.
- */
-function stepLosses(s: TrainerState, task: StepTask): LossesConfig {
-  const l = s.losses;
-  const off = { weight: 0 };
-  const autoencoder = (): LossesConfig => ({
-    ...l,
-    ntXent: { ...l.ntXent, ...off },
-    contrastive: { ...l.contrastive, ...off },
-    triplet: { ...l.triplet, ...off },
-    kmeans: { ...l.kmeans, ...off },
-    deepCluster: { ...l.deepCluster, ...off },
-    softCluster: { ...l.softCluster, ...off },
-    reconstruction: {
-      ...l.reconstruction,
-      weight: l.reconstruction.weight > 0 ? l.reconstruction.weight : 1,
-      auto: false,
-    },
-  });
-  if (task.phase === 'warmup') return autoencoder();
-  if (task.centroids !== undefined) return l;
-  const pseudo = l.positives.source === 'pseudo';
-  const withoutStore: LossesConfig = {
-    ...l,
-    contrastive: pseudo ? { ...l.contrastive, ...off } : l.contrastive,
-    triplet: pseudo ? { ...l.triplet, ...off } : l.triplet,
-    kmeans: { ...l.kmeans, ...off },
-    deepCluster: { ...l.deepCluster, ...off },
-    softCluster: { ...l.softCluster, ...off },
-  };
-  const anyLeft =
-    withoutStore.ntXent.weight > 0 ||
-    withoutStore.contrastive.weight > 0 ||
-    withoutStore.triplet.weight > 0;
-  return anyLeft ? withoutStore : autoencoder();
-}
-
-/** Whether the step's objective has any part (no decoder and nothing on: nothing to train). */
-function hasObjective(s: TrainerState, losses: LossesConfig): boolean {
-  return (
-    losses.ntXent.weight > 0 ||
-    losses.contrastive.weight > 0 ||
-    losses.triplet.weight > 0 ||
-    losses.kmeans.weight > 0 ||
-    losses.deepCluster.weight > 0 ||
-    losses.softCluster.weight > 0 ||
-    (s.decoder !== undefined && effectiveReconstructionWeight(losses) > 0)
-  );
-}
-
 function gradients(
   s: TrainerState,
   task: StepTask,
@@ -401,7 +345,7 @@ function gradients(
   total: number;
   mining: StepMiningStats | undefined;
 } {
-  const inputs = lossInputs(s, task, embeddings, losses);
+  const inputs = lossInputs(s.spec, task, embeddings, losses);
   const head = inputs.needsHead ? followStore(s, task) : undefined;
   const variables = trainableVariables();
   let values: Record<string, number> = {};
@@ -457,124 +401,6 @@ function gradients(
     x.dispose();
     centroids?.dispose();
   }
-}
-
-interface LossInputs {
-  features: Float32Array;
-  rows: number;
-  labels: Int32Array | undefined;
-  /** Row i and row rows/2 + i are a positive pair (NT-Xent). */
-  paired: boolean;
-  pseudoLabels: Int32Array | undefined;
-  needsHead: boolean;
-}
-
-function lossInputs(
-  s: TrainerState,
-  task: StepTask,
-  embeddings: Float32Array,
-  losses: LossesConfig,
-): LossInputs {
-  const { positives } = losses;
-  const pseudo =
-    task.centroids === undefined || embeddings.length === 0
-      ? undefined
-      : nearestCentroids(
-          embeddings,
-          task.rows,
-          task.centroids,
-          task.clusters as number,
-          s.spec.embeddingDim,
-        );
-  const needsLabels =
-    losses.triplet.weight > 0 || losses.contrastive.weight > 0 || losses.ntXent.weight > 0;
-  if (needsLabels && positives.source === 'neighbours' && task.rows >= 2) {
-    const anchors = Math.min(task.anchors ?? task.rows, task.rows);
-    const views = neighbourViews(task.features, task.rows, s.spec.inputDim, {
-      anchors,
-      neighbours: positives.neighbours,
-      corruption: positives.corruption,
-      seed: positives.seed + task.seed,
-    });
-    return {
-      features: views.views,
-      rows: 2 * anchors,
-      labels: viewLabels(anchors),
-      paired: true,
-      pseudoLabels:
-        pseudo === undefined
-          ? undefined
-          : Int32Array.from([
-              ...pseudo.subarray(0, anchors),
-              ...[...views.partners].map((j) => pseudo[j] as number),
-            ]),
-      needsHead: losses.deepCluster.weight > 0,
-    };
-  }
-  if (needsLabels && positives.source === 'views') {
-    const views = augmentViews(task.features, s.spec.inputDim, {
-      noiseStd: positives.noiseStd,
-      dropout: positives.dropout,
-      seed: positives.seed + task.seed,
-    });
-    return {
-      features: views.views,
-      rows: 2 * task.rows,
-      labels: views.labels,
-      paired: true,
-      pseudoLabels: pseudo === undefined ? undefined : Int32Array.from([...pseudo, ...pseudo]),
-      needsHead: losses.deepCluster.weight > 0,
-    };
-  }
-  const labels =
-    needsLabels && positives.source === 'pseudo' && pseudo !== undefined
-      ? resolveLabels('pseudo', { n: task.rows, clusterIds: pseudo })
-      : task.labels;
-  return {
-    features: task.features,
-    rows: task.rows,
-    labels,
-    paired: false,
-    pseudoLabels: pseudo,
-    needsHead: losses.deepCluster.weight > 0,
-  };
-}
-
-/** Whether this step's losses need each row's nearest centroid (and so its embedding). */
-function needsPseudoLabels(s: TrainerState, task: StepTask): boolean {
-  if (task.centroids === undefined) return false;
-  const l = s.losses;
-  const pairsFromPseudo =
-    l.positives.source === 'pseudo' && (l.triplet.weight > 0 || l.contrastive.weight > 0);
-  return l.deepCluster.weight > 0 || pairsFromPseudo;
-}
-
-/** Index of the nearest centroid row for each embedding: the pseudo-labels of this batch. */
-function nearestCentroids(
-  z: Float32Array,
-  n: number,
-  centroids: Float32Array,
-  k: number,
-  dim: number,
-): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    let bestDistance = Number.POSITIVE_INFINITY;
-    for (let j = 0; j < k; j++) {
-      let d = 0;
-      for (let t = 0; t < dim; t++) {
-        const diff = (z[i * dim + t] as number) - (centroids[j * dim + t] as number);
-        d += diff * diff;
-      }
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = j;
-      }
-    }
-    out[i] = best;
-  }
-  return out;
 }
 
 /** The deep-clustering head, remapped when the store's cluster ids changed since the last step. */

@@ -5,10 +5,12 @@
  * Batches are processed one at a time, in order: the store is a single writer, and the order
  * of its updates is what makes a seeded run reproducible. Until the store is initialised, the
  * embedded batches wait in a WarmupBuffer (their records are not settled, so nothing is
- * committed); when `cluster.warmupSize` records wait they are embedded again with the warm-up's
- * statistics (see warm-up.ts), the store is seeded from them and they are assigned. If the
- * stream stalls first (every in-flight record is waiting), the store starts from what waits
- * after `cluster.warmupMaxWaitMs`.
+ * committed); when `cluster.warmupSize` records wait they are standardised again with the
+ * warm-up's statistics (see warm-up.ts), the network pretrains on them, they are embedded, the
+ * store is seeded from them and they are assigned. If the stream stalls first (every in-flight
+ * record is waiting), the store starts from what waits after `cluster.warmupMaxWaitMs`. Once a
+ * batch is assigned and written, the online learner (online-learner.ts) remembers it and trains
+ * from its replay memory, so no record is scored by weights that trained on it.
  */
 import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
@@ -31,6 +33,7 @@ import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, BatchOutput, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
 import type { BatchReport, PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
+import { publishDrift } from './drift-metrics.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from './serial-queue.js';
 import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
@@ -500,40 +503,8 @@ export class BatchProcessor {
   }
 
   private recordDrift(report: DriftReport): void {
-    const { metrics, logger } = this.deps;
     this.lastDrift = report;
-    const set = (gauge: { set(value: number): void }, value: number): void => {
-      if (Number.isFinite(value)) gauge.set(value);
-    };
-    set(
-      { set: (v) => metrics.centroidDisplacement.set({ statistic: 'mean' }, v) },
-      report.centroidShiftMean,
-    );
-    set(
-      { set: (v) => metrics.centroidDisplacement.set({ statistic: 'max' }, v) },
-      report.centroidShiftMax,
-    );
-    set(
-      { set: (v) => metrics.centroidDisplacement.set({ statistic: 'from_reference' }, v) },
-      report.centroidShiftFromReference,
-    );
-    set(metrics.assignmentPsi, report.assignmentPsi);
-    set(metrics.assignmentJs, report.assignmentJs);
-    set(metrics.distanceEwma, report.distanceEwma);
-    set(metrics.outlierRatio, report.outlierShare);
-    set(metrics.clusterEntropy, report.clusterEntropy);
-    set(metrics.nearEmptyClusters, report.nearEmptyClusters);
-    set({ set: (v) => metrics.inputPsi.set({ statistic: 'max' }, v) }, report.inputPsiMax);
-    set({ set: (v) => metrics.inputPsi.set({ statistic: 'mean' }, v) }, report.inputPsiMean);
-    for (const e of report.events) {
-      metrics.driftEvents.inc({ kind: e.kind, detector: e.detector });
-      logger.warn(`drift detected: ${e.kind} by ${e.detector}`, {
-        statistic: Number(e.statistic.toFixed(4)),
-        threshold: e.threshold,
-        window: `${e.windowStart}-${e.windowEnd}`,
-        ...(e.feature === null ? {} : { feature: e.feature }),
-      });
-    }
+    publishDrift(report, this.deps.metrics, this.deps.logger);
   }
 
   /** Writes a checkpoint now, if checkpoints are on and the state is whole (no warm-up wait). */

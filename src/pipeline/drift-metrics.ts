@@ -1,0 +1,43 @@
+/**
+ * A batch's drift statistics made visible: each one set on its gauge (only when finite: a
+ * statistic with no value yet leaves the gauge alone), and each detector event counted and
+ * logged with its statistic, threshold and window.
+ */
+import type { DriftReport } from '../drift/drift-monitor.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+export function publishDrift(report: DriftReport, metrics: Metrics, logger: Logger): void {
+  const set = (gauge: { set(value: number): void }, value: number): void => {
+    if (Number.isFinite(value)) gauge.set(value);
+  };
+  set(
+    { set: (v) => metrics.centroidDisplacement.set({ statistic: 'mean' }, v) },
+    report.centroidShiftMean,
+  );
+  set(
+    { set: (v) => metrics.centroidDisplacement.set({ statistic: 'max' }, v) },
+    report.centroidShiftMax,
+  );
+  set(
+    { set: (v) => metrics.centroidDisplacement.set({ statistic: 'from_reference' }, v) },
+    report.centroidShiftFromReference,
+  );
+  set(metrics.assignmentPsi, report.assignmentPsi);
+  set(metrics.assignmentJs, report.assignmentJs);
+  set(metrics.distanceEwma, report.distanceEwma);
+  set(metrics.outlierRatio, report.outlierShare);
+  set(metrics.clusterEntropy, report.clusterEntropy);
+  set(metrics.nearEmptyClusters, report.nearEmptyClusters);
+  set({ set: (v) => metrics.inputPsi.set({ statistic: 'max' }, v) }, report.inputPsiMax);
+  set({ set: (v) => metrics.inputPsi.set({ statistic: 'mean' }, v) }, report.inputPsiMean);
+  for (const e of report.events) {
+    metrics.driftEvents.inc({ kind: e.kind, detector: e.detector });
+    logger.warn(`drift detected: ${e.kind} by ${e.detector}`, {
+      statistic: Number(e.statistic.toFixed(4)),
+      threshold: e.threshold,
+      window: `${e.windowStart}-${e.windowEnd}`,
+      ...(e.feature === null ? {} : { feature: e.feature }),
+    });
+  }
+}
