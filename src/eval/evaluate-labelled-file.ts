@@ -19,6 +19,7 @@ export interface LabelledFileRun {
   perPass: MetricSet[];
   seconds: number;
   backend: string | null;
+  clusteredSpace: 'embedding' | 'input';
   k: number;
   records: number;
 }
@@ -85,6 +86,7 @@ export async function evaluateLabelledFile(options: LabelledFileOptions): Promis
     perPass: report.passes.map((p) => p.metrics),
     seconds: report.summary.seconds,
     backend: report.backend,
+    clusteredSpace: report.clusteredSpace,
     k: config.cluster.k,
     records: scan.records,
   };

@@ -52,6 +52,8 @@ export interface EvaluationReport {
   data: DataRange;
   choices: EvaluationChoices;
   backend: string | null;
+  /** What the store clusters: the learned embedding, or the scaled input (model.kind: none). */
+  clusteredSpace: 'embedding' | 'input';
   summary: {
     recordsAssigned: number;
     recordsInvalid: number;
@@ -100,6 +102,7 @@ export function buildReport(input: BuildReportInput): EvaluationReport {
     data: input.data,
     choices: input.choices,
     backend: input.backend ?? null,
+    clusteredSpace: input.config.model.kind === 'none' ? 'input' : 'embedding',
     summary: {
       recordsAssigned: assigned,
       recordsInvalid: input.invalid.count,

@@ -175,7 +175,13 @@ export function renderReportHtml(report: EvaluationReport): string {
     ],
     ['k', `${c.k} (${c.kSource === 'labels' ? 'number of distinct labels' : 'configuration'})`],
     ['warm-up', `${c.warmupSize} records`],
-    ['backend', report.backend ?? 'unknown'],
+    ['backend', report.backend ?? 'none (no network)'],
+    [
+      'clustered space',
+      report.clusteredSpace === 'input'
+        ? 'the scaled input (model.kind: none)'
+        : 'the learned embedding',
+    ],
     [
       'records',
       `${report.summary.recordsAssigned} assigned, ${report.summary.recordsInvalid} invalid, ` +

@@ -50,6 +50,8 @@ export interface NeighbourViews {
   views: Float32Array;
   /** Pool row of each anchor's neighbour. */
   partners: Int32Array;
+  /** Anchors whose only candidates were copies of themselves (their pair teaches nothing). */
+  copies: number;
 }
 
 export function neighbourViews(
@@ -92,6 +94,7 @@ export function neighbourViews(
   tf.dispose(nearest);
   const random = mulberry32(options.seed ?? 0);
   const partners = new Int32Array(anchors);
+  let copies = 0;
   for (let i = 0; i < anchors; i++) {
     const distinct: number[] = [];
     const duplicates: number[] = [];
@@ -101,6 +104,7 @@ export function neighbourViews(
       ((distances[i * take + q] as number) > DUPLICATE_DISTANCE ? distinct : duplicates).push(j);
     }
     const candidates = distinct.length > 0 ? distinct : duplicates;
+    if (distinct.length === 0) copies += 1;
     partners[i] = candidates[Math.floor(random() * candidates.length)] ?? i;
   }
   const views = new Float32Array(2 * anchors * dim);
@@ -114,5 +118,5 @@ export function neighbourViews(
     copy(i, i);
     copy(partners[i] as number, anchors + i);
   }
-  return { views, partners };
+  return { views, partners, copies };
 }

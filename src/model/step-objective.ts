@@ -71,6 +71,8 @@ export interface LossInputs {
   paired: boolean;
   pseudoLabels: Int32Array | undefined;
   needsHead: boolean;
+  /** Neighbour pairs formed, those with a distinct positive, and the share without one. */
+  pairs?: { found: number; active: number; droppedFraction: number };
 }
 
 export function lossInputs(
@@ -113,6 +115,11 @@ export function lossInputs(
               ...[...views.partners].map((j) => pseudo[j] as number),
             ]),
       needsHead: losses.deepCluster.weight > 0,
+      pairs: {
+        found: anchors,
+        active: anchors - views.copies,
+        droppedFraction: views.copies / anchors,
+      },
     };
   }
   if (needsLabels && positives.source === 'views') {

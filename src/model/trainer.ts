@@ -378,7 +378,7 @@ function gradients(
       );
       s.lossState = result.state;
       values = result.values as Record<string, number>;
-      const m = result.mining.triplet ?? result.mining.pair;
+      const m = result.mining.triplet ?? result.mining.pair ?? inputs.pairs;
       if (m !== undefined)
         mining = { found: m.found, active: m.active, droppedFraction: m.droppedFraction };
       return result.total;

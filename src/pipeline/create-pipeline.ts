@@ -182,7 +182,15 @@ export async function createPipeline(
         registry: metrics.registry,
         readiness,
         clusters,
-        ...(liveView === undefined ? {} : { live: () => liveView.snapshot({ backend }) }),
+        ...(liveView === undefined
+          ? {}
+          : {
+              live: () =>
+                liveView.snapshot({
+                  backend:
+                    config.model.kind === 'none' ? 'none: clusters the scaled input' : backend,
+                }),
+            }),
         ...(authToken === undefined ? {} : { authToken }),
       });
       logger.info('serving /metrics, /healthz, /readyz, /clusters and the live view at /', {

@@ -155,7 +155,9 @@ describeWithKafka(
           },
           // Checkpoints on, so the checkpoint-age panel has a series too.
           checkpoint: { dir: checkpointDir, everySeconds: 1 },
-          cluster: { k: 4, warmupSize: 400 },
+          // Adaptive k: the shifted mixture opens clusters of its own, so the lifecycle
+          // annotation has events (a stable embedding no longer kills clusters on its own).
+          cluster: { k: 4, warmupSize: 400, adaptive: { enabled: true, maxClusters: 12 } },
           drift: { referenceRecords: 1500, windowRecords: 600 },
           http: { host: '127.0.0.1', port },
           log: { level: 'silent', statusIntervalMs: 0 },

@@ -105,5 +105,6 @@ describe('report.html', () => {
     expect(html).toContain('file a&lt;b&gt;.csv');
     expect(html).not.toContain('<b>&');
     expect(html).toContain('drift assignment-drift');
+    expect(html).toContain('the learned embedding');
   });
 });

@@ -29,7 +29,10 @@ describe('neighbourViews', () => {
 
   it('falls back to a copy when nothing else is near, and corrupts features from other rows', () => {
     const copies = Float32Array.from([1, 2, 1, 2]);
-    expect([...neighbourViews(copies, 2, 2, { anchors: 2 }).partners]).toEqual([1, 0]);
+    const fallback = neighbourViews(copies, 2, 2, { anchors: 2 });
+    expect([...fallback.partners]).toEqual([1, 0]);
+    expect(fallback.copies).toBe(2);
+    expect(neighbourViews(pool, 6, 1, { anchors: 4 }).copies).toBe(0);
     const wide = Float32Array.from({ length: 40 * 8 }, (_, i) => i);
     const { views } = neighbourViews(wide, 40, 8, { anchors: 10, corruption: 0.6, seed: 1 });
     const anchors = views.subarray(0, 10 * 8);

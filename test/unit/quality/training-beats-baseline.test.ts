@@ -25,8 +25,9 @@ describe('the learned embedding against the no-network baseline', () => {
     });
     const trained = await evaluateLabelledFile({ path: DIGITS, passes });
     const nmi = (run: typeof trained): number => run.perPass[passes - 1]?.values['nmi'] as number;
-    expect(baseline.backend).toBeNull();
+    expect([baseline.backend, baseline.clusteredSpace]).toEqual([null, 'input']);
     expect(trained.backend).not.toBeNull();
+    expect(trained.clusteredSpace).toBe('embedding');
     expect(nmi(baseline)).toBeGreaterThan(0.5);
     expect(nmi(trained)).toBeGreaterThan(nmi(baseline) + MARGIN);
   }, 120_000);
