@@ -5,7 +5,8 @@
  * native / wasm and 2-worker / 1-worker ratios, the share of time the pipeline waits on workers
  * and each configuration's peak resident memory (each runs in its own process). A second table
  * measures the native backend's intra-op thread pool (TF_NUM_INTRAOP_THREADS) against its
- * default, which is how `model.workers` and the pool size were chosen.
+ * default, which is how `model.workers` and the pool size were chosen; a third, the cost of the
+ * network: the default against `model.kind: none`, with the seconds of each stage.
  * Run: `npm run bench -- engine` (`-- engine --cpu` adds the pure-JS cpu backend).
  */
 import { execFile } from 'node:child_process';

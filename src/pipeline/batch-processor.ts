@@ -176,7 +176,7 @@ export class BatchProcessor {
         needed: this.warmup.needed,
       },
       lastLoss: this.learner.lastLoss,
-      modelVersion: this.modelVersion,
+      modelVersion: Math.max(this.modelVersion, this.learner.modelVersion),
       storeVersion: this.store.version,
       lastCheckpointAt: this.checkpointer.lastWrittenAt,
       workerRestarts: this.trainer?.restarts ?? 0,

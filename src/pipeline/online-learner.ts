@@ -55,6 +55,7 @@ export class OnlineLearner {
   private budget = 0;
   private stepsSinceRealign = 0;
   private lastLossValue: number | undefined;
+  private version = 0;
 
   constructor(deps: LearnerDeps, resume?: { steps: number; memory?: ReplayMemorySnapshot }) {
     this.deps = deps;
@@ -96,6 +97,11 @@ export class OnlineLearner {
     return this.lastLossValue;
   }
 
+  /** The model version of the last step the learner saw (pretraining included). */
+  get modelVersion(): number {
+    return this.version;
+  }
+
   get memorySnapshot(): ReplayMemorySnapshot | undefined {
     return this.memory?.snapshot();
   }
@@ -132,6 +138,7 @@ export class OnlineLearner {
   observe(result: BatchStepResult): void {
     const { metrics } = this.deps;
     metrics.modelVersion.set(result.modelVersion);
+    this.version = result.modelVersion;
     metrics.workerTensors.set(result.numTensors);
     if (!result.trained) return;
     this.steps += 1;
