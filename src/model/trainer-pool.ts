@@ -359,7 +359,6 @@ function unwrap(error: unknown): unknown {
   return error instanceof ReplicaFailure ? error.cause : error;
 }
 
-/** Contiguous [start, end) row ranges, one per replica, sizes differing by at most one. */
 /**
  * A replay step's anchors in one shard: the shard's share of them, at least one. Each replica
  * draws its anchors' neighbours from its own shard of the pool, so with several replicas the
@@ -370,6 +369,7 @@ export function shardAnchors(anchors: number, rows: number, start: number, end: 
   return Math.max(1, Math.min(end - start, Math.round((anchors * (end - start)) / rows)));
 }
 
+/** Contiguous [start, end) row ranges, one per replica, sizes differing by at most one. */
 export function shardRows(rows: number, replicas: number): [number, number][] {
   const count = Math.max(1, Math.min(replicas, rows));
   const shards: [number, number][] = [];

@@ -16,14 +16,15 @@
  *   progress in the log. The store then starts from the pretrained embedding instead of a
  *   random one.
  * - The store follows the network: after every `training.realign.everySteps` steps, a memory
- *   sample of `training.realign.sample` rows is embedded with the new weights and every centroid moves to
- *   the mean of its members (OnlineKMeans.realign), so assignments and pseudo-labels are never
- *   computed against centroids of an older embedding. Ids, weights and lifecycle state stay.
+ *   sample of `training.realign.sample` rows is embedded with the new weights and every
+ *   centroid moves to the mean of its members (OnlineKMeans.realign), so assignments and
+ *   pseudo-labels are never computed against centroids of an older embedding. Ids, weights and
+ *   lifecycle state stay.
  *
  * With `model.kind: none` there is no network: the store clusters the scaled input itself (the
  * baseline every benchmark prints), and nothing here runs. Positives from a record field or key
- * are not in the memory, so with those sources the learner trains on the arriving batch instead
- * (one step per batch, the labels resolved by the caller).
+ * are not in the memory, so with those sources the batch processor trains on the arriving batch
+ * instead, inside the step that embeds it (one step per batch).
  */
 import type { Config } from '../config/schema.js';
 import type { OnlineKMeans } from '../cluster/online-k-means.js';
@@ -259,7 +260,10 @@ export class OnlineLearner {
     });
   }
 
-  /** Moves the store's centroids to their members in a memory sample embedded with the current weights. */
+  /**
+   * Moves the store's centroids to their members in a memory sample embedded with the current
+   * weights.
+   */
   private async realign(trainer: TrainerPool, store: OnlineKMeans): Promise<void> {
     const { sample, iterations } = this.deps.config.training.realign;
     const memory = this.memory;

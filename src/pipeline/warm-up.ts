@@ -7,10 +7,11 @@
  * scaled by statistics of a few points (the very first one maps to zero). Seeding k-means on
  * those embeddings puts stray points into the warm-up sample, and one bad seeding (two true
  * clusters merged, another split) lasts: online k-means rarely undoes it, and the losses that
- * train on the store's pseudo-labels keep it. So the waiting rows keep their raw features, and when the store starts they are
- * standardised once more with the statistics of the whole warm-up and embedded with the model
- * as it is then, after pretraining on them (see online-learner.ts). The store is seeded from
- * those embeddings and the waiting records are assigned with them.
+ * train on the store's pseudo-labels keep it. So the waiting rows keep their raw features, and
+ * when the store starts they are standardised once more with the statistics of the whole
+ * warm-up and embedded with the model as it is then, after pretraining on them (see
+ * online-learner.ts). The store is seeded from those embeddings and the waiting records are
+ * assigned with them.
  */
 import type { SourceRecord } from '../sources/source.js';
 
