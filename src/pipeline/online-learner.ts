@@ -127,11 +127,8 @@ export class OnlineLearner {
   /** Remembers rows × dim features (standardised, as the network sees them). */
   remember(features: Float32Array, dim: number): void {
     if (!this.replays) return;
-    const { memory, seed } = {
-      memory: this.deps.config.training.memory,
-      seed: this.deps.config.model.seed,
-    };
-    this.memory ??= new ReplayMemory(dim, memory.size, memory.policy, seed);
+    const { training, model } = this.deps.config;
+    this.memory ??= new ReplayMemory(dim, training.memory.size, training.memory.policy, model.seed);
     this.memory.add(features);
   }
 
