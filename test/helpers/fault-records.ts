@@ -16,6 +16,7 @@ import {
   type ProducedRecord,
 } from './kafka.js';
 import { mixtureRecords } from './mixture-records.js';
+import { PLUMBING_TRAINING_ARGS } from './plumbing.js';
 
 export interface BadInput {
   /** What is wrong with it, for messages (the reason code can be shared by several kinds). */
@@ -197,10 +198,8 @@ export function kafkaRunArgs(
     `kafka.deadLetterTopic=${topics.deadLetterTopic}`,
     '--set',
     `kafka.eventsTopic=${topics.eventsTopic}`,
-    // These runs check delivery, not clustering quality: 5 pretraining epochs instead of 50
-    // save about 8 s of every fresh start (the quality tests run the defaults).
-    '--set',
-    'training.pretrain.epochs=5',
+    // These runs check delivery, not clustering quality.
+    ...PLUMBING_TRAINING_ARGS,
     ...extra,
   ];
 }

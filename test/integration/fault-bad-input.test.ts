@@ -15,6 +15,7 @@ import {
   runUntilDrained,
 } from '../helpers/fault-records.js';
 import { KafkaHelpers, describeWithKafka, kafkaBrokers } from '../helpers/kafka.js';
+import { PLUMBING_TRAINING } from '../helpers/plumbing.js';
 
 // Small, so that the oversize record stays a small message for the broker.
 const MAX_RECORD_BYTES = 2_048;
@@ -36,6 +37,7 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
       decode: { maxRecordBytes: MAX_RECORD_BYTES },
       batch: { size: 128 },
       cluster: { k: 5 },
+      training: PLUMBING_TRAINING,
       http: { enabled: true, port: 0, liveView: false },
       log: { level: 'silent', statusIntervalMs: 0 },
     });
@@ -97,6 +99,7 @@ describeWithKafka('fault: every bad-input kind mixed into the stream', () => {
       decode: { schemaVersionField: 'v', schemaVersions: [1, 2] },
       batch: { size: 128 },
       cluster: { k: 5 },
+      training: PLUMBING_TRAINING,
       http: { enabled: false },
       log: { level: 'silent', statusIntervalMs: 0 },
     });

@@ -15,6 +15,7 @@ import {
   runUntilDrained,
 } from '../helpers/fault-records.js';
 import { KafkaHelpers, describeWithKafka, kafkaBrokers } from '../helpers/kafka.js';
+import { PLUMBING_TRAINING } from '../helpers/plumbing.js';
 
 describeWithKafka('fault: a trainer worker thread dies mid-stream', () => {
   it('replaces the worker, retries its batch and loses nothing', async () => {
@@ -33,6 +34,7 @@ describeWithKafka('fault: a trainer worker thread dies mid-stream', () => {
       model: { workers: 2 },
       batch: { size: 64 },
       cluster: { k: 5 },
+      training: PLUMBING_TRAINING,
       http: { enabled: false },
       log: { level: 'silent', statusIntervalMs: 0 },
     });

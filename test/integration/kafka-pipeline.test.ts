@@ -17,6 +17,7 @@ import {
   waitFor,
 } from '../helpers/kafka.js';
 import { mixtureRecords, PIPELINE_MIXTURE } from '../helpers/mixture-records.js';
+import { PLUMBING_TRAINING } from '../helpers/plumbing.js';
 
 const coordinate = (partition: number | string, offset: string): string => `${partition}/${offset}`;
 
@@ -43,6 +44,7 @@ describeWithKafka('pipeline against a real Kafka broker', () => {
         deadLetterTopic,
       },
       cluster: { k: 5 },
+      training: PLUMBING_TRAINING,
       http: { enabled: false },
       log: { level: 'silent', statusIntervalMs: 0 },
     });

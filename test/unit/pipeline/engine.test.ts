@@ -16,12 +16,14 @@ import { readCheckpoint } from '../../../src/sinks/checkpoint.js';
 import type { Assignment, Sink } from '../../../src/sinks/sink.js';
 import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
 import { runCli } from '../../helpers/cli-process.js';
+import { PLUMBING_TRAINING } from '../../helpers/plumbing.js';
 
 function quiet(overrides: Record<string, unknown>) {
   return validateConfig({
     http: { enabled: false },
     log: { level: 'silent', statusIntervalMs: 0 },
     ...overrides,
+    training: { ...PLUMBING_TRAINING, ...(overrides.training as object | undefined) },
   });
 }
 

@@ -7,6 +7,7 @@ import { Metrics } from '../../../src/metrics/metrics.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
 import type { BatchReport } from '../../../src/pipeline/batch-report.js';
 import type { Assignment, DeadLetter, Sink } from '../../../src/sinks/sink.js';
+import { PLUMBING_TRAINING } from '../../helpers/plumbing.js';
 
 function captureSink(): Sink & { assignments: Assignment[]; deadLetters: DeadLetter[] } {
   const assignments: Assignment[] = [];
@@ -27,6 +28,7 @@ function config(overrides: Record<string, unknown>) {
     http: { enabled: false },
     log: { level: 'silent', statusIntervalMs: 0 },
     ...overrides,
+    training: { ...PLUMBING_TRAINING, ...(overrides.training as object | undefined) },
   });
 }
 

@@ -12,10 +12,12 @@ import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
 import type { Sink } from '../../../src/sinks/sink.js';
+import { PLUMBING_TRAINING } from '../../helpers/plumbing.js';
 
 const config = validateConfig({
   synthetic: { totalRecords: 2000, recordsPerSecond: 0 },
   cluster: { k: 5 },
+  training: PLUMBING_TRAINING,
   http: { enabled: false },
   log: { level: 'silent', statusIntervalMs: 0 },
 });
