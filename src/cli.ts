@@ -2,13 +2,14 @@
 /**
  * streamclust's command line: dispatches `streamclust <command> [options]` to the command's
  * module in src/commands/ and turns typed errors into exit codes (78 for configuration errors,
- * as sysexits' EX_CONFIG; 1 otherwise; 2 for a usage error).
+ * as sysexits' EX_CONFIG; 69, EX_UNAVAILABLE, when Kafka or the disk refused for good or the
+ * pipeline stalled; 1 otherwise; 2 for a usage error).
  */
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { COMMANDS } from './commands/index.js';
-import { ConfigError, StreamclustError } from './errors.js';
+import { ConfigError, EXIT_REFUSED, StreamclustError, describeRefusal } from './errors.js';
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
@@ -39,6 +40,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`streamclust: ${error.message}\n`);
       return 78;
+    }
+    const refusal = describeRefusal(error);
+    if (refusal !== undefined) {
+      process.stderr.write(`streamclust: stopped: ${refusal}\n`);
+      return EXIT_REFUSED;
     }
     if (error instanceof StreamclustError) {
       process.stderr.write(`streamclust: ${error.message}\n`);

@@ -87,3 +87,70 @@ export function isRetriable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * An outside system refused for good (a Kafka topic's limits or permissions, a full or
+ * read-only disk): retrying cannot help and the operator has to act. The process stops cleanly
+ * with EXIT_REFUSED, its records uncommitted, after saying what refused and what to do.
+ */
+export class RefusedError extends StreamclustError {}
+
+/** Exit code after a permanent refusal or a stall (sysexits' EX_UNAVAILABLE). */
+export const EXIT_REFUSED = 69;
+
+/** What to do about the Kafka refusals an operator can fix, by protocol error type. */
+const KAFKA_FIXES: Record<string, string> = {
+  MESSAGE_TOO_LARGE:
+    "raise the topic's max.message.bytes (and the broker's message.max.bytes) above the message size",
+  RECORD_LIST_TOO_LARGE: "raise the topic's max.message.bytes, or lower batch.size",
+  TOPIC_AUTHORIZATION_FAILED:
+    "grant this client's principal access to the topic (Kafka ACLs: Read on the input, Write on the outputs, Create where kafka.createTopics is on)",
+  GROUP_AUTHORIZATION_FAILED: "grant this client's principal Read on the consumer group",
+  CLUSTER_AUTHORIZATION_FAILED:
+    "grant this client's principal the cluster permission it needs (IdempotentWrite for the producer), or ask the Kafka operator",
+  TRANSACTIONAL_ID_AUTHORIZATION_FAILED:
+    "grant this client's principal Write on its transactional id (kafka.transactionalId)",
+  SASL_AUTHENTICATION_FAILED: 'check kafka.sasl.username and the password',
+  UNKNOWN_TOPIC_OR_PARTITION:
+    'create the topic, or correct its name (kafka.inputTopic, kafka.assignmentsTopic, kafka.deadLetterTopic, kafka.eventsTopic)',
+  INVALID_REPLICATION_FACTOR:
+    'the cluster has fewer brokers than the replication factor: create the output topics yourself and set kafka.createTopics false',
+  POLICY_VIOLATION:
+    'a broker policy refused the request: create the output topics yourself and set kafka.createTopics false',
+  UNSUPPORTED_COMPRESSION_TYPE: 'choose another kafka.compression',
+  UNSUPPORTED_VERSION:
+    'this Kafka is too old for the request; streamclust needs Kafka 2.x or later',
+};
+
+/** Node's file-system error codes that an operator fixes on the machine, not by waiting. */
+const FILE_SYSTEM_FIXES: Record<string, string> = {
+  ENOSPC: 'free space on the disk',
+  EDQUOT: 'raise the disk quota or free space',
+  EROFS: 'the file system is read-only: remount it read-write or point the path elsewhere',
+  EACCES: 'give the process write permission or point the path elsewhere',
+  EPERM: 'give the process write permission or point the path elsewhere',
+  EIO: 'the disk reports I/O errors: check the device',
+};
+
+/**
+ * The one-line report of a permanent refusal by Kafka or the disk (what refused, and the fix),
+ * or undefined for anything else (a bug, or a failure worth retrying).
+ */
+export function describeRefusal(error: unknown): string | undefined {
+  if (error instanceof RefusedError) return error.message;
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && KAFKA_FIXES[type] !== undefined && !isRetriable(e))
+      return `Kafka refused a request (${type}: ${e.message}). Fix: ${KAFKA_FIXES[type]}`;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string' && FILE_SYSTEM_FIXES[code] !== undefined) {
+      const path = (e as NodeJS.ErrnoException).path;
+      return (
+        `${error instanceof Error && error !== e ? `${error.message}; ` : ''}` +
+        `the file system refused (${code}${path === undefined ? '' : ` on ${path}`}). Fix: ${FILE_SYSTEM_FIXES[code]}`
+      );
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

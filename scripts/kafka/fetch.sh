@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Copies the runtime jars of an Apache Kafka broker into <repo>/.cache/kafka/<version>/libs with
 # Maven, so tests and developers can run a real broker without a Kafka distribution or Docker.
-# Idempotent: a finished copy is marked by libs/.complete and is never fetched twice.
+# Idempotent: a finished copy is marked by libs/.complete, which holds a checksum of pom.xml; the
+# jars are copied again only when the pom changed since (e.g. a dependency was added).
 #
 # Usage: scripts/kafka/fetch.sh [version]      (default: kafka.version in scripts/kafka/pom.xml,
 #                                               or $KAFKA_VERSION)
@@ -21,11 +22,20 @@ fi
 
 version_dir="$repo_root/.cache/kafka/$version"
 libs="$version_dir/libs"
+# cksum is POSIX, so this runs unchanged on Linux and macOS.
+stamp="pom.xml cksum $(cksum <"$pom" | cut -d' ' -f1,2)"
 
-if [[ -f "$libs/.complete" ]]; then
+up_to_date() {
+  [[ -f "$libs/.complete" && "$(cat "$libs/.complete")" == "$stamp" ]]
+}
+
+if up_to_date; then
   echo "kafka $version: jars already cached in $libs"
   echo "$libs"
   exit 0
+fi
+if [[ -f "$libs/.complete" ]]; then
+  echo "kafka $version: $pom changed since the jars were cached; copying them again"
 fi
 
 if ! command -v mvn >/dev/null 2>&1; then
@@ -60,14 +70,21 @@ if ! compgen -G "$staging/kafka_2.13-$version.jar" >/dev/null; then
   exit 1
 fi
 chmod 755 "$staging"
-touch "$staging/.complete"
+echo "$stamp" >"$staging/.complete"
 
-if [[ -f "$libs/.complete" ]]; then
+if up_to_date; then
   # Another run finished first; its copy is as good as ours.
   echo "kafka $version: jars already cached in $libs"
 else
-  rm -rf "$libs"
+  # Two renames, so libs is missing only for the moment between them; a broker running from the
+  # old copy keeps the jars it has open.
+  old=""
+  if [[ -e "$libs" ]]; then
+    old="$(mktemp -d "$version_dir/libs.old.XXXXXX")"
+    mv "$libs" "$old/libs"
+  fi
   mv "$staging" "$libs"
+  if [[ -n "$old" ]]; then rm -rf "$old"; fi
   count="$(find "$libs" -name '*.jar' | wc -l)"
   size="$(du -sh "$libs" | cut -f1)"
   echo "kafka $version: fetched $count jars ($size) in $((SECONDS - started)) s"

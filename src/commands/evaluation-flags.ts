@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 
-import { applyEnvironment, loadConfig, parseScalar, setPath } from '../config/load-config.js';
+import { applyEnvironment, loadConfig, parseValue, setPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 
@@ -165,7 +165,7 @@ export function parseEvaluationFlags(
   const overrides: Record<string, unknown> = {};
   for (const [flag, key] of Object.entries(SHORTCUTS)) {
     const value = values[flag];
-    if (typeof value === 'string') overrides[key] = parseScalar(value);
+    if (typeof value === 'string') overrides[key] = parseValue(key, value);
   }
   for (const assignment of (values['set'] as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');
@@ -179,7 +179,8 @@ export function parseEvaluationFlags(
         },
       ]);
     }
-    overrides[assignment.slice(0, eq).trim()] = parseScalar(assignment.slice(eq + 1));
+    const key = assignment.slice(0, eq).trim();
+    overrides[key] = parseValue(key, assignment.slice(eq + 1));
   }
   const window = values['window'] as string | undefined;
   return {

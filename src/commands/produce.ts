@@ -2,7 +2,9 @@
  * `streamclust produce --file data.csv|data.jsonl --topic T [--rate n/s]`: loads a data set into
  * a topic for demos and evaluations. A CSV row becomes the same JSON record the file source
  * makes (`{"features": [...], "label": n}`), a JSONL line is sent as it is; each record is keyed
- * by its row number (0-based, data rows only) and sent with acks from all in-sync replicas.
+ * by its row number (0-based, data rows only) and sent with acks from all in-sync replicas,
+ * compressed as `kafka.compression` says (in the --config file, or
+ * STREAMCLUST_KAFKA__COMPRESSION=zstd).
  */
 import { Kafka, Partitioners, type Producer } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -13,6 +15,7 @@ import { ConfigError } from '../errors.js';
 import { scanLabels } from '../eval/label-scan.js';
 import { createLogger, type Logger } from '../log.js';
 import { createFileSource } from '../sources/file-source.js';
+import { compressionType } from '../sources/kafka-codecs.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
 import { helpFor, parseEvaluationFlags, type FlagSpec } from './evaluation-flags.js';
 import { createProgressBar } from './progress-bar.js';
@@ -159,6 +162,7 @@ async function send(
   progress: ReturnType<typeof createProgressBar>,
 ): Promise<number> {
   const started = performance.now();
+  const compression = compressionType(config.kafka.compression);
   let sent = 0;
   let chain = Promise.resolve();
   await new Promise<void>((resolve, reject) => {
@@ -167,7 +171,7 @@ async function send(
         // One send at a time, in file order; the file source waits on the settles.
         chain = chain.then(async () => {
           const messages = chunk.records.map((r, i) => ({ key: String(sent + i), value: r.value }));
-          await producer.send({ topic, acks: -1, messages });
+          await producer.send({ topic, acks: -1, messages, compression });
           sent += messages.length;
           progress.update(sent);
           for (let i = 0; i < chunk.records.length; i++) chunk.settle();

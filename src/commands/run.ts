@@ -5,9 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 
-import { loadConfig, parseScalar } from '../config/load-config.js';
+import { loadConfig, parseValue } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, EXIT_REFUSED } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
 import { redactSecrets } from '../sources/kafka-security.js';
@@ -169,7 +169,9 @@ export function parseCommandLine(argv: readonly string[]): {
     }
     if (typeof value !== 'string') continue;
     overrides[flag.key] =
-      flag.key === 'kafka.brokers' ? value.split(',').map((b) => b.trim()) : parseScalar(value);
+      flag.key === 'kafka.brokers'
+        ? value.split(',').map((b) => b.trim())
+        : parseValue(flag.key, value);
   }
   for (const assignment of (values['set'] as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');
@@ -183,7 +185,8 @@ export function parseCommandLine(argv: readonly string[]): {
         },
       ]);
     }
-    overrides[assignment.slice(0, eq).trim()] = parseScalar(assignment.slice(eq + 1));
+    const key = assignment.slice(0, eq).trim();
+    overrides[key] = parseValue(key, assignment.slice(eq + 1));
   }
   return {
     command: parsed.positionals[0],
@@ -249,6 +252,15 @@ export async function runCommand(config: Config): Promise<number> {
   const stallWatch = setInterval(() => {
     const s = pipeline.status();
     const waited = s.waitingOn === undefined ? 0 : Date.now() - s.waitingOn.since;
+    const limit = config.batch.stallTimeoutMs;
+    if (limit > 0 && waited >= limit) {
+      // The stage will not come back: stop now, uncommitted, rather than hang for ever.
+      logger.error(
+        `stalled: the pipeline has been waiting on ${describeWait(s.waitingOn)}, past batch.stallTimeoutMs ` +
+          `(${limit} ms); exiting with ${s.recordsInFlight} records unwritten (not committed: they are read again)`,
+      );
+      process.exit(EXIT_REFUSED);
+    }
     if (waited < STALL_WARN_MS || Date.now() - warnedAt < STALL_WARN_MS) return;
     warnedAt = Date.now();
     logger.warn(`the pipeline has been waiting on ${describeWait(s.waitingOn)}`, {

@@ -1,7 +1,8 @@
 /**
  * Loads the configuration once at start: defaults (from the schema) ← YAML file ← environment
  * (`STREAMCLUST_<SECTION>__<KEY>`, plus `KAFKA_BROKERS`) ← CLI overrides, then validates it.
- * An invalid value throws a ConfigError naming the key, the value, the rule and the fix.
+ * An invalid value throws a ConfigError naming the key, the value (never a secret's: see
+ * SECRET_KEYS), the rule and the fix.
  *
  * The YAML file is parsed as data only (the `yaml` package with the core schema): nothing in a
  * config file is ever evaluated as code.
@@ -11,7 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 
 import { ConfigError, type ConfigProblem } from '../errors.js';
-import { configSchema, FIXES, type Config } from './schema.js';
+import { configSchema, FIXES, MAX_TIMER_MS, SECRET_KEYS, type Config } from './schema.js';
 
 export interface LoadConfigOptions {
   /** Path of a YAML config file; omitted: defaults only. */
@@ -83,7 +84,7 @@ const ENV_PREFIX = 'STREAMCLUST_';
 /**
  * `STREAMCLUST_BATCH__MAX_WAIT_MS=500` sets `batch.maxWaitMs`: `__` separates the path,
  * and each segment matches a key case-insensitively with its underscores removed. Values are
- * parsed as YAML scalars, so numbers, booleans and `[a, b]` lists work.
+ * read by `parseValue`: text for string keys, YAML scalars (numbers, booleans, `[a, b]`) else.
  */
 export function applyEnvironment(
   raw: RawConfig,
@@ -108,13 +109,13 @@ export function applyEnvironment(
       throw new ConfigError([
         {
           key: name,
-          value: JSON.stringify(value),
+          value: looksSecret(name) ? REDACTED : JSON.stringify(value),
           rule: 'this environment variable names no configuration key',
           fix: 'use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it',
         },
       ]);
     }
-    setPath(raw, path, parseScalar(value));
+    setPath(raw, path, parseValue(path, value));
   }
 }
 
@@ -145,7 +146,16 @@ function schemaShape(schema: unknown): Record<string, z.ZodType> | undefined {
   return undefined;
 }
 
-export function parseScalar(text: string): unknown {
+/**
+ * The value of the key `dotted` given as text (an environment variable, `--set`, a flag). A key
+ * whose schema type is a string or an enumeration takes the text verbatim: read as YAML, ` #`
+ * would start a comment and cut a token short, quotes would vanish, and `123456789` or `true`
+ * would stop being strings. Other keys read the text as a YAML scalar, so numbers, booleans and
+ * `[a, b]` lists work.
+ */
+export function parseValue(dotted: string, text: string): unknown {
+  assertSafeKey(dotted, text);
+  if (takesText(shapeAt(dotted.split('.')))) return text;
   try {
     return parseYaml(text, { schema: 'core' }) as unknown;
   } catch {
@@ -153,7 +163,33 @@ export function parseScalar(text: string): unknown {
   }
 }
 
+function takesText(schema: unknown): boolean {
+  let current = schema as { def?: { type?: string; innerType?: unknown; in?: unknown } };
+  for (let depth = 0; depth < 8 && current?.def !== undefined; depth++) {
+    const { type, innerType } = current.def;
+    if (type === 'string' || type === 'enum') return true;
+    current = (innerType ?? current.def.in) as typeof current;
+  }
+  return false;
+}
+
+/** Path segments that would reach (and change) Object.prototype through `setPath`. */
+const UNSAFE_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
+
+function assertSafeKey(dotted: string, value: unknown): void {
+  if (!dotted.split('.').some((segment) => UNSAFE_SEGMENTS.has(segment))) return;
+  throw new ConfigError([
+    {
+      key: dotted,
+      value: renderValue(dotted, { found: true, value }),
+      rule: 'no key is named __proto__, constructor or prototype (such a path would change every object in the process)',
+      fix: 'remove it; config/default.yaml lists every key',
+    },
+  ]);
+}
+
 export function setPath(target: RawConfig, dotted: string, value: unknown): void {
+  assertSafeKey(dotted, value);
   const keys = dotted.split('.');
   let node: RawConfig = target;
   for (const key of keys.slice(0, -1)) {
@@ -187,7 +223,9 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
       const guess = closest(unknownKey, siblings);
       return {
         key: full,
-        value: renderValue(getPath(raw, [...path, unknownKey])),
+        value: looksSecret(full)
+          ? REDACTED
+          : renderValue(full, getPath(raw, [...path, unknownKey])),
         rule: 'unknown key',
         fix:
           guess === undefined
@@ -196,16 +234,22 @@ function describeIssue(issue: z.core.$ZodIssue, raw: unknown): ConfigProblem[] {
       };
     });
   }
+  const timer = issue.code === 'too_big' && issue.maximum === MAX_TIMER_MS;
   return [
     {
       key,
       value: renderValue(
+        key,
         issue.code === 'custom' && issue.params !== undefined && 'value' in issue.params
           ? { found: true, value: issue.params['value'] }
           : getPath(raw, issue.path),
       ),
-      rule: describeRule(issue),
-      fix: FIXES[key] ?? `see the documentation of ${key} in config/default.yaml`,
+      rule: timer
+        ? `must be <= ${MAX_TIMER_MS} (about 24.8 days), the longest delay a Node.js timer holds; a longer one fires after 1 ms`
+        : describeRule(issue),
+      fix: timer
+        ? `set ${key} to at most ${MAX_TIMER_MS} milliseconds`
+        : (FIXES[key] ?? `see the documentation of ${key} in config/default.yaml`),
     },
   ];
 }
@@ -240,8 +284,26 @@ function article(type: string): string {
   return /^[aeiou]/.test(type) ? `an ${type}` : `a ${type}`;
 }
 
-function renderValue(lookup: { found: boolean; value: unknown }): string {
+const REDACTED = '<redacted>';
+
+/**
+ * Whether an unknown key or environment variable is probably a secret, misspelt or not
+ * (`kafka.sasl.pasword`, `STREAMCLUST_KAFKA__SASL__PASWORD`): its value is not echoed either.
+ */
+function looksSecret(name: string): boolean {
+  if (/pass|secret|token|auth|cred|key/i.test(name)) return true;
+  const squash = (text: string): string =>
+    text
+      .toLowerCase()
+      .replace(/^streamclust_/, '')
+      .replace(/[^a-z0-9]/g, '');
+  return [...SECRET_KEYS].some((key) => editDistance(squash(name), squash(key)) <= 2);
+}
+
+/** The value for an error message; a secret's is never shown (an empty one is, as `""`). */
+function renderValue(key: string, lookup: { found: boolean; value: unknown }): string {
   if (!lookup.found) return '<missing>';
+  if (SECRET_KEYS.has(key) && lookup.value !== '') return REDACTED;
   const json = JSON.stringify(lookup.value);
   return json === undefined ? String(lookup.value) : json;
 }

@@ -16,6 +16,25 @@ const port = z.number().int().min(0).max(65535);
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
 
+/**
+ * The longest delay Node's timers hold: 2^31 - 1 ms, about 24.8 days. setTimeout and setInterval
+ * fire a longer delay after 1 ms (with only a TimeoutOverflowWarning), so an over-large timeout
+ * would silently act as almost none.
+ */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+/** Milliseconds that end up in a timer (ours or kafkajs'): an integer from `min` to `max`. */
+function durationMs(min: 0 | 1, max = MAX_TIMER_MS) {
+  return z.number().int().min(min).max(max);
+}
+
+/** Keys whose values configuration error messages never show. */
+export const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'kafka.sasl.username',
+  'kafka.sasl.password',
+  'http.authToken',
+]);
+
 const syntheticSchema = z
   .strictObject({
     seed: z.number().int().default(42),
@@ -69,14 +88,17 @@ const kafkaSchema = z
     eventsTopic: z.string().default('streamclust.events'),
     fromBeginning: z.boolean().default(true),
     partitionsConsumedConcurrently: positiveInt.max(64).default(3),
-    sessionTimeoutMs: positiveInt.default(30_000),
-    heartbeatIntervalMs: positiveInt.default(3_000),
-    connectionTimeoutMs: positiveInt.default(3_000),
+    sessionTimeoutMs: durationMs(1).default(30_000),
+    heartbeatIntervalMs: durationMs(1).default(3_000),
+    connectionTimeoutMs: durationMs(1).default(3_000),
     createTopics: z.boolean().default(true),
-    lagIntervalMs: nonNegativeInt.default(5_000),
+    lagIntervalMs: durationMs(0).default(5_000),
     delivery: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
-    writeTimeoutMs: positiveInt.default(30_000),
+    writeTimeoutMs: durationMs(1).default(30_000),
+    startupTimeoutMs: durationMs(1).default(300_000),
+    metadataMaxAgeMs: durationMs(1).default(30_000),
     transactionalId: z.string().default(''),
+    compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
     ssl: kafkaSslSchema,
     sasl: kafkaSaslSchema,
   })
@@ -99,8 +121,9 @@ const decodeSchema = z
 const batchSchema = z
   .strictObject({
     size: positiveInt.max(65_536).default(256),
-    maxWaitMs: positiveInt.max(600_000).default(200),
+    maxWaitMs: durationMs(1, 600_000).default(200),
     maxInFlight: positiveInt.max(64).default(4),
+    stallTimeoutMs: durationMs(0).default(600_000),
   })
   .prefault({});
 
@@ -152,7 +175,7 @@ const trainingSchema = z
 const clusterSchema = z
   .strictObject({
     ...clusterShape,
-    warmupMaxWaitMs: positiveInt.default(2_000),
+    warmupMaxWaitMs: durationMs(1).default(2_000),
     seed: z.number().int().default(11),
     frozen: z.boolean().default(false),
   })
@@ -191,14 +214,14 @@ const httpSchema = z
 
 const shutdownSchema = z
   .strictObject({
-    timeoutMs: positiveInt.default(30_000),
+    timeoutMs: durationMs(1).default(30_000),
   })
   .prefault({});
 
 const logSchema = z
   .strictObject({
     level: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
-    statusIntervalMs: nonNegativeInt.default(2_000),
+    statusIntervalMs: durationMs(0).default(2_000),
   })
   .prefault({});
 

@@ -60,9 +60,55 @@ export class JsonDecoder {
     this.dimension = options.fields.length > 0 ? options.fields.length : options.dim;
   }
 
-  /** The feature dimension: declared, or taken from the first valid record (0 before it). */
+  /** The feature dimension: declared, or voted on by the first batch (0 before it). */
   get dim(): number {
     return this.dimension;
+  }
+
+  /**
+   * Without a declared dimension (`decode.dim` 0, no `decode.fields`), fixes it from the first
+   * batch that carries any vector: the length most of its records have (ties: the length seen
+   * first). One odd record can then no longer decide the dimension for the whole stream, as the
+   * first record alone did; records of other lengths go to the dead letters (wrong_length) when
+   * they are decoded. Returns the vote, or undefined when the dimension was already fixed or no
+   * record of the batch has a vector.
+   */
+  voteDimension(
+    values: readonly (Buffer | null)[],
+  ): { dim: number; agreeing: number; voters: number } | undefined {
+    if (this.dimension !== 0) return undefined;
+    const counts = new Map<number, number>();
+    for (const value of values) {
+      const length = this.vectorLength(value);
+      if (length !== undefined) counts.set(length, (counts.get(length) ?? 0) + 1);
+    }
+    let best: [number, number] | undefined;
+    for (const entry of counts) if (best === undefined || entry[1] > best[1]) best = entry;
+    if (best === undefined) return undefined;
+    this.dimension = best[0];
+    return {
+      dim: best[0],
+      agreeing: best[1],
+      voters: [...counts.values()].reduce((a, b) => a + b),
+    };
+  }
+
+  /** The length of a record's vector field when the record would otherwise decode, else undefined. */
+  private vectorLength(value: Buffer | null): number | undefined {
+    if (value === null || value.length === 0 || value.length > this.options.maxRecordBytes)
+      return undefined;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(utf8.decode(value));
+    } catch {
+      return undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null) return undefined;
+    const vector = (parsed as Record<string, unknown>)[this.options.vectorField];
+    if (!Array.isArray(vector) || vector.length === 0) return undefined;
+    return vector.every((v) => typeof v === 'number' && Number.isFinite(v))
+      ? vector.length
+      : undefined;
   }
 
   /**
@@ -130,7 +176,7 @@ export class JsonDecoder {
     if (this.dimension !== 0 && vector.length !== this.dimension) {
       return fail(
         'wrong_length',
-        `the field "${field}" has ${vector.length} values, expected ${this.dimension}`,
+        `the field "${field}" has ${vector.length} values, expected ${this.dimension}${this.options.dim === 0 ? ' (the length most records of the first batch had; set decode.dim to declare it)' : ''}`,
       );
     }
     const features = new Float32Array(vector.length);

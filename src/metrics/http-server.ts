@@ -1,6 +1,6 @@
 /**
  * The operator's endpoints: `/metrics` (Prometheus text format), `/healthz` (the process is
- * alive), `/readyz` (the store is initialised and the source reachable; 503 with the reasons
+ * alive; 503 with the reason once it is stopping on a permanent failure or a stall), `/readyz` (the store is initialised and the source reachable; 503 with the reasons
  * otherwise), `/clusters` (the centroid store as JSON) and, when a live view is given, `/` (the
  * live view page) and `/api/live` (the JSON it polls).
  *
@@ -26,6 +26,8 @@ export interface Readiness {
 export interface HttpEndpoints {
   registry: Registry;
   readiness: () => Readiness;
+  /** Why the process is failing (a permanent refusal, a stall), for /healthz; undefined = alive. */
+  failure?: () => string | undefined;
   clusters: () => unknown;
   /** The live view's data; without it `/` and `/api/live` are not served. */
   live?: () => unknown;
@@ -36,10 +38,9 @@ export interface HttpEndpoints {
 const OPEN_PATHS = new Set(['/metrics', '/healthz']);
 
 function authorized(request: IncomingMessage, token: string): boolean {
-  const header = request.headers.authorization ?? '';
-  const fromHeader = header.startsWith('Bearer ')
-    ? header.slice('Bearer '.length).trim()
-    : undefined;
+  // The scheme name is case-insensitive (RFC 7235 §2.1): `bearer` and `BEARER` are Bearer too.
+  const bearer = /^bearer +(.*)$/i.exec(request.headers.authorization ?? '');
+  const fromHeader = bearer?.[1]?.trim();
   const fromQuery =
     new URL(request.url ?? '/', 'http://localhost').searchParams.get('token') ?? undefined;
   const offered = fromHeader ?? fromQuery;
@@ -82,8 +83,12 @@ export async function startHttpServer(
           .then((text) => send(200, endpoints.registry.contentType, text))
           .catch((error: unknown) => send(500, 'text/plain', `${String(error)}\n`));
         return;
-      case '/healthz':
-        return send(200, 'text/plain', 'ok\n');
+      case '/healthz': {
+        const failure = endpoints.failure?.();
+        return failure === undefined
+          ? send(200, 'text/plain', 'ok\n')
+          : send(503, 'text/plain', `failing: ${failure}\n`);
+      }
       case '/readyz': {
         const readiness = endpoints.readiness();
         return send(

@@ -218,6 +218,12 @@ export class BatchProcessor {
     const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
     const keepRaw = !this.store.ready;
+    const vote = this.decoder.voteDimension(records.map((r) => r.value));
+    if (vote !== undefined)
+      this.deps.logger.info('input dimension taken from the first batch (decode.dim 0)', {
+        ...vote,
+        other: 'records of other lengths go to the dead letters; set decode.dim to declare it',
+      });
     for (const record of records) {
       const decoded = this.decoder.decode(record.value, keepRaw);
       if (decoded.ok) {
@@ -347,9 +353,15 @@ export class BatchProcessor {
   private async startStore(why: string): Promise<void> {
     if (this.store.ready || this.warmup.rows === 0) return;
     if (this.warmup.rows < this.store.k) {
+      // The source may be holding back its next reads until these records settle (Kafka reads
+      // one fetch per partition at a time): let it read on, or this would wait for ever.
+      const chunks = this.warmup.chunks();
+      for (const chunk of chunks) chunk.release();
       this.deps.logger.warn('not enough records to start the centroid store yet', {
         seen: this.warmup.rows,
         k: this.store.k,
+        why,
+        next: `reading on; the store starts at cluster.warmupSize (${this.warmup.needed}) records, or from at least k after cluster.warmupMaxWaitMs without new records`,
       });
       return;
     }

@@ -11,6 +11,7 @@ import { Kafka } from 'kafkajs';
 import { concatMap, from, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
+import { describeRefusal, isRetriable, RefusedError, StreamclustError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BatchMetricsObserver } from '../metrics/batch-metrics-observer.js';
 import { ConsumerLagMonitor } from '../metrics/consumer-lag-monitor.js';
@@ -82,7 +83,25 @@ export async function createPipeline(
   const authToken = httpAuthToken(config.http);
   const resume = config.checkpoint.resume ? await loadResume(config, logger) : undefined;
   const source = options.source ?? createSource(config, logger, resume?.offsets ?? []);
-  const sink = options.sink ?? (await createSink(config, logger));
+  // The configured sink is opened by run(), after the HTTP server is up: a broker that is away
+  // at start then shows on /readyz instead of as connection refused.
+  let opened: Promise<Sink> | undefined =
+    options.sink === undefined ? undefined : Promise.resolve(options.sink);
+  let connecting: string | undefined;
+  const openSink = (): Promise<Sink> =>
+    (opened ??= openWithRetry(
+      () => createSink(config, logger),
+      config,
+      logger,
+      (why) => (connecting = why),
+    ));
+  const sink: Sink = {
+    write: async (output) => (await openSink()).write(output),
+    close: async () => {
+      const open = await opened?.catch(() => undefined);
+      await open?.close();
+    },
+  };
   let backend: string | undefined;
   let trainer: TrainerPool | undefined;
   const startTrainer = async (inputDim: number, state?: ModelState): Promise<TrainerPool> => {
@@ -149,8 +168,11 @@ export async function createPipeline(
       uptimeSeconds: (Date.now() - started) / 1000,
     };
   };
+  // Set when the pipeline stops on an error: /healthz and /readyz say so while it closes.
+  let failure: string | undefined;
   const readiness = (): Readiness => {
-    const reasons: string[] = [];
+    const reasons: string[] = failure === undefined ? [] : [`stopping: ${failure}`];
+    if (connecting !== undefined) reasons.push(connecting);
     const s = processor.status();
     if (!s.storeReady)
       reasons.push(`centroid store warming up (${s.warmup.seen}/${s.warmup.needed} records)`);
@@ -181,6 +203,7 @@ export async function createPipeline(
       http = await startHttpServer(config.http.host, config.http.port, {
         registry: metrics.registry,
         readiness,
+        failure: () => failure,
         clusters,
         ...(liveView === undefined
           ? {}
@@ -210,8 +233,9 @@ export async function createPipeline(
               logger.debug('reading consumer lag failed', { error: String(error) }),
           })
         : undefined;
-    lag?.start();
     try {
+      await openSink();
+      lag?.start();
       await new Promise<void>((resolve, reject) => {
         subscription = source.chunks
           .pipe(
@@ -229,13 +253,17 @@ export async function createPipeline(
     } catch (error) {
       // Said before the clean-up, which talks to the broker and may itself wait: the reason the
       // pipeline stopped must never hide behind a close that hangs.
+      failure = describeRefusal(error) ?? String(error);
       logger.error('the pipeline stopped on an error; closing its sources and sinks', {
-        error: String(error),
+        error: failure,
+        records: 'not committed: they are read again after a restart',
       });
       throw error;
     } finally {
       subscription?.unsubscribe();
-      await lag?.stop();
+      // Its poll may be inside kafkajs' connection retries (a minute) when the broker is away.
+      if (lag !== undefined)
+        await closeWithin(CLOSE_TIMEOUT_MS, 'the lag monitor', () => lag.stop(), logger);
       await processor.close();
       await closeWithin(CLOSE_TIMEOUT_MS, 'the sinks', () => sink.close(), logger);
       await closeWithin(CLOSE_TIMEOUT_MS, 'the source', () => source.close(), logger);
@@ -354,6 +382,83 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
     deadLetterFile: config.sinks.deadLetterFile,
     eventsFile: config.sinks.eventsFile,
   });
+}
+
+/**
+ * Opens the sinks, retrying while Kafka is unreachable (each failed attempt logged, `onWait`
+ * told why for /readyz), until kafka.startupTimeoutMs; then stops with a RefusedError naming the
+ * brokers, the last error and the fix. A refusal (permissions, a policy) is not retried.
+ */
+async function openWithRetry(
+  open: () => Promise<Sink>,
+  config: Config,
+  logger: Logger,
+  onWait: (why: string | undefined) => void,
+): Promise<Sink> {
+  const deadline = Date.now() + config.kafka.startupTimeoutMs;
+  const brokers = config.kafka.brokers.join(',');
+  for (let attempt = 1; ; attempt++) {
+    onWait(`connecting to the Kafka brokers ${brokers} (attempt ${attempt})`);
+    try {
+      // kafkajs retries a refused connection for about a minute inside one attempt: the
+      // deadline also cuts an attempt short.
+      let timer: NodeJS.Timeout | undefined;
+      const timeUp = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new StreamclustError('no answer before the deadline', { retriable: true })),
+          Math.max(0, deadline - Date.now()),
+        );
+      });
+      const sink = await Promise.race([open(), timeUp]).finally(() => clearTimeout(timer));
+      onWait(undefined);
+      if (attempt > 1)
+        logger.info('Kafka reachable: output topics and producer ready', { attempt });
+      return sink;
+    } catch (error) {
+      if (config.source !== 'kafka' && config.sinks.assignments !== 'kafka') throw error;
+      if (!isRetriable(error) && !isConnectionFailure(error)) throw error;
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new RefusedError(
+          `could not reach the Kafka brokers ${brokers} within kafka.startupTimeoutMs ` +
+            `(${config.kafka.startupTimeoutMs} ms; ${attempt} attempts); last error: ${String(error)}. ` +
+            'Fix: check kafka.brokers, the network path and that the brokers are up',
+          { cause: error },
+        );
+      }
+      const why = `waiting for the Kafka brokers ${brokers} (attempt ${attempt}): ${String(error)}`;
+      onWait(why);
+      const delay = Math.min(left, 1_000 * 2 ** Math.min(attempt - 1, 4));
+      logger.warn('cannot reach Kafka at start; retrying', {
+        brokers,
+        attempt,
+        retryInMs: delay,
+        giveUpInS: Math.round(left / 1000),
+        error: String(error),
+      });
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+/** kafkajs gives up connecting with these (after its own retries); waiting can still help. */
+function isConnectionFailure(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+    if (
+      /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/.test(e.message)
+    )
+      return true;
+    if (
+      /^KafkaJS(ConnectionError|NumberOfRetriesExceeded|BrokerNotFound|RequestTimeoutError)$/.test(
+        e.name,
+      )
+    )
+      return true;
+    e =
+      (e as { cause?: unknown; originalError?: unknown }).cause ??
+      (e as { originalError?: unknown }).originalError;
+  }
+  return false;
 }
 
 function jsonlTarget(kind: 'stdout' | 'file', config: Config): 'stdout' | { file: string } {

@@ -13,7 +13,7 @@
  * online-learner.ts). The store is seeded from those embeddings and the waiting records are
  * assigned with them.
  */
-import type { SourceRecord } from '../sources/source.js';
+import type { RecordChunk, SourceRecord } from '../sources/source.js';
 
 export interface EmbeddedBatch {
   records: SourceRecord[];
@@ -46,6 +46,11 @@ export class WarmupBuffer {
   /** Records waiting. */
   get rows(): number {
     return this.count;
+  }
+
+  /** The source chunks the waiting records belong to. */
+  chunks(): Set<RecordChunk> {
+    return new Set(this.batches.flatMap((b) => b.records.map((r) => r.chunk)));
   }
 
   /** Adds a batch; true once `needed` records wait. */

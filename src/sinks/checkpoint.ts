@@ -13,10 +13,11 @@
  * between the checkpoint and the last commit are assigned (output) a second time.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import type { OnlineKMeansSnapshot } from '../cluster/online-k-means.js';
+import { decodeF64 } from '../cluster/snapshot-codec.js';
 import type { DecoderStatistics } from '../decode/json-decoder.js';
 import { StreamclustError } from '../errors.js';
 import type { ModelStateJson } from '../model/model-state.js';
@@ -71,21 +72,58 @@ export async function writeCheckpoint(dir: string, body: CheckpointBody): Promis
     ...body,
   };
   const target = join(root, FILE);
+  await removeStaleTemporaries(root);
   const temporary = join(root, `.${FILE}.${process.pid}.tmp`);
-  const handle = await open(temporary, 'w', 0o600);
   try {
-    await handle.writeFile(JSON.stringify(file));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
+    const handle = await open(temporary, 'w', 0o600);
+    try {
+      await handle.writeFile(JSON.stringify(file));
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, target);
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    // A full or read-only disk must not leave a partial file behind (nor fill the disk further).
+    await rm(temporary, { force: true }).catch(() => undefined);
+    throw new CheckpointError(
+      `cannot write the checkpoint in ${root} (${(error as NodeJS.ErrnoException).code ?? String(error)}): ` +
+        'free space on its disk or make it writable, or point checkpoint.dir elsewhere; ' +
+        'the previous checkpoint, if any, is untouched',
+      { cause: error },
+    );
   }
   return target;
+}
+
+const TEMPORARY = new RegExp(`^\\.${FILE.replace('.', '\\.')}\\.(\\d+)\\.tmp$`);
+
+/**
+ * Removes temporaries that a process killed while writing left behind (the pid in the name is
+ * no longer running). This process's own name is reused on its next write anyway.
+ */
+async function removeStaleTemporaries(root: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(root);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(TEMPORARY.exec(name)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || isRunning(pid)) continue;
+    await rm(join(root, name), { force: true }).catch(() => undefined);
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export async function readCheckpoint(dir: string): Promise<CheckpointFile> {
@@ -125,7 +163,87 @@ export async function readCheckpoint(dir: string): Promise<CheckpointFile> {
       `the checkpoint ${path} fails its checksum: it was modified or is damaged`,
     );
   }
+  const problems = implausibleValues(parsed);
+  if (problems.length > 0) {
+    throw new CheckpointError(
+      `the checkpoint ${path} holds values no run can have written (${problems.slice(0, 5).join('; ')}): ` +
+        'it was edited (and its checksum recomputed) or written by a broken build; restore an earlier ' +
+        'checkpoint, or start without --resume',
+    );
+  }
   return parsed;
+}
+
+/**
+ * Semantic checks beyond the checksum, which anyone can recompute after an edit: counts are
+ * non-negative integers, dimensions agree, statistics are finite (variances and weights not
+ * negative), offsets are offsets. Each problem is named; none means the state can be used.
+ */
+export function implausibleValues(file: CheckpointFile): string[] {
+  const problems: string[] = [];
+  const count = (name: string, v: unknown): void => {
+    if (!(typeof v === 'number' && Number.isInteger(v) && v >= 0))
+      problems.push(`${name} is ${JSON.stringify(v)}, not a count`);
+  };
+  count('records', file.records);
+  count('batches', file.batches);
+  count('inputDim', file.inputDim);
+  const d = file.decoder as Partial<DecoderStatistics> | undefined;
+  if (d === undefined || d === null) problems.push('decoder is missing');
+  else {
+    count('decoder.count', d.count);
+    if (d.dim !== file.inputDim)
+      problems.push(`decoder.dim ${d.dim} differs from inputDim ${file.inputDim}`);
+    for (const [name, values] of [
+      ['decoder.mean', d.mean],
+      ['decoder.m2', d.m2],
+    ] as const) {
+      if (!Array.isArray(values)) {
+        problems.push(`${name} is not a list`);
+        continue;
+      }
+      if (values.length !== 0 && values.length !== file.inputDim)
+        problems.push(`${name} has ${values.length} values for ${file.inputDim} features`);
+      const bad = values.findIndex(
+        (v) => typeof v !== 'number' || !Number.isFinite(v) || (name === 'decoder.m2' && v < 0),
+      );
+      if (bad >= 0) problems.push(`${name}[${bad}] is ${JSON.stringify(values[bad])}`);
+    }
+  }
+  const store = file.store as Partial<OnlineKMeansSnapshot> | undefined;
+  const state = store?.state;
+  const dim = store?.options?.dim;
+  if (state === undefined || dim === undefined) problems.push('store is missing');
+  else {
+    count('store.options.dim', dim);
+    count('store.state.count', state.count);
+    try {
+      const centroids = decodeF64(state.centroids, 'centroids');
+      const weights = decodeF64(state.weights, 'weights');
+      if (centroids.length !== state.count * dim)
+        problems.push(`store has ${centroids.length} centroid values for ${state.count} × ${dim}`);
+      if (weights.length !== state.count)
+        problems.push(`store has ${weights.length} weights for ${state.count} clusters`);
+      const c = centroids.findIndex((v) => !Number.isFinite(v));
+      if (c >= 0) problems.push(`store centroid value ${c} is ${centroids[c]}`);
+      const w = weights.findIndex((v) => !Number.isFinite(v) || v < 0);
+      if (w >= 0) problems.push(`store weight ${w} is ${weights[w]}`);
+    } catch (error) {
+      problems.push(`store arrays: ${(error as Error).message}`);
+    }
+  }
+  if (!Array.isArray(file.offsets)) problems.push('offsets is not a list');
+  else
+    for (const o of file.offsets) {
+      if (
+        typeof o?.topic !== 'string' ||
+        !Number.isInteger(o.partition) ||
+        o.partition < 0 ||
+        !/^\d+$/.test(String(o.offset))
+      )
+        problems.push(`offset ${JSON.stringify(o)} is not a topic, partition and offset`);
+    }
+  return problems;
 }
 
 function digest(body: CheckpointBody): string {

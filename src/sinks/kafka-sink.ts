@@ -1,8 +1,10 @@
 /**
  * Writes assignments and dead letters to their topics in one `sendBatch` with acks from all
- * in-sync replicas, through an idempotent producer (a retried send is not duplicated by the
- * broker). Dead letters keep the original key and bytes; the reason and the source coordinates
- * travel as headers, so the record can be fixed and replayed as it was.
+ * in-sync replicas, compressed as `kafka.compression` says, through an idempotent producer (a
+ * retried send is not duplicated by the broker). Dead letters keep the original key, bytes and
+ * headers; the reason and the source coordinates travel as headers, so the record can be fixed
+ * and replayed as it was. A request the broker refuses as too large is sent again in halves; a
+ * single message still too large stops the pipeline with the topic and the fix.
  *
  * With `kafka.delivery: exactly-once` the producer is transactional and each batch is one
  * transaction: the outputs and the input offsets they complete (`sendOffsets`) commit together
@@ -11,13 +13,14 @@
  */
 import { hostname } from 'node:os';
 
-import { Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { Kafka, type Producer, type TopicMessages } from 'kafkajs';
 
 import type { Config } from '../config/schema.js';
-import { StreamclustError } from '../errors.js';
+import { RefusedError, StreamclustError } from '../errors.js';
 import type { Logger } from '../log.js';
+import { compressionType } from '../sources/kafka-codecs.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
-import { assignmentValue, type BatchOutput, type Sink } from './sink.js';
+import { assignmentValue, type BatchOutput, type DeadLetter, type Sink } from './sink.js';
 
 export async function createKafkaSink(
   config: Config['kafka'],
@@ -32,6 +35,7 @@ export async function createKafkaSink(
       logger,
     );
   const transactional = config.delivery === 'exactly-once';
+  const compression = compressionType(config.compression);
   const transactionalId =
     config.transactionalId !== ''
       ? config.transactionalId
@@ -43,6 +47,9 @@ export async function createKafkaSink(
       allowAutoTopicCreation: false,
       ...(transactional ? { transactionalId } : {}),
     });
+  // Dead letters carry the whole original value, which may be larger than the dead-letter
+  // topic accepts (an input topic with a larger max.message.bytes): cut to fit.
+  const deadLetterLimit = await topicMessageLimit(kafka, config.deadLetterTopic, logger);
   let producer = newProducer();
   let connected: Promise<void> = producer.connect();
   await connected;
@@ -105,17 +112,7 @@ export async function createKafkaSink(
       if (output.deadLetters.length > 0) {
         topicMessages.push({
           topic: config.deadLetterTopic,
-          messages: output.deadLetters.map((d) => ({
-            key: d.record.key,
-            value: d.record.value,
-            headers: {
-              'streamclust.reason': d.reason,
-              'streamclust.error': d.message,
-              'streamclust.source.topic': d.record.topic,
-              'streamclust.source.partition': String(d.record.partition),
-              'streamclust.source.offset': d.record.offset,
-            },
-          })),
+          messages: output.deadLetters.map((d) => deadLetterMessage(d, deadLetterLimit)),
         });
       }
       const events = output.events ?? [];
@@ -128,12 +125,20 @@ export async function createKafkaSink(
       if (topicMessages.length === 0 && (output.offsets ?? []).length === 0) return;
       await withTimeout((p) => (transactional ? writeTransaction(p) : writePlain(p)));
       async function writePlain(p: Producer): Promise<void> {
-        await p.sendBatch({ topicMessages, acks: -1 });
+        await sendSplitting(
+          (batch) => p.sendBatch({ topicMessages: batch, acks: -1, compression }),
+          topicMessages,
+        );
       }
       async function writeTransaction(p: Producer): Promise<void> {
         const transaction = await p.transaction();
         try {
-          if (topicMessages.length > 0) await transaction.sendBatch({ topicMessages, acks: -1 });
+          if (topicMessages.length > 0) {
+            await sendSplitting(
+              (batch) => transaction.sendBatch({ topicMessages: batch, acks: -1, compression }),
+              topicMessages,
+            );
+          }
           const offsets = output.offsets ?? [];
           if (offsets.length > 0) {
             await transaction.sendOffsets({
@@ -153,6 +158,138 @@ export async function createKafkaSink(
     },
   };
 }
+
+type Send = (topicMessages: TopicMessages[]) => Promise<unknown>;
+
+/**
+ * Sends the messages; when the broker refuses the request as too large for a topic
+ * (`max.message.bytes`: a batch of many small records can exceed it), sends each topic's
+ * messages in halves, down to one message. A single message that is still too large is a
+ * permanent refusal: it fails with the topic, the size and the fix.
+ */
+async function sendSplitting(send: Send, topicMessages: TopicMessages[]): Promise<void> {
+  try {
+    await send(topicMessages);
+    return;
+  } catch (error) {
+    if (!isTooLarge(error)) throw error;
+    const count = topicMessages.reduce((n, t) => n + t.messages.length, 0);
+    if (count <= 1) {
+      const t = topicMessages[0];
+      const m = t?.messages[0];
+      throw new RefusedError(
+        `the topic ${t?.topic ?? '?'} refuses a message of about ${m === undefined ? 0 : messageBytes(m)} bytes as too large ` +
+          `(${protocolType(error) ?? 'MESSAGE_TOO_LARGE'}). Fix: raise the topic's max.message.bytes ` +
+          "(and the broker's message.max.bytes) above it",
+        { cause: error },
+      );
+    }
+  }
+  if (topicMessages.length > 1) {
+    for (const t of topicMessages) await sendSplitting(send, [t]);
+    return;
+  }
+  const [only] = topicMessages as [TopicMessages];
+  const half = Math.ceil(only.messages.length / 2);
+  await sendSplitting(send, [{ topic: only.topic, messages: only.messages.slice(0, half) }]);
+  await sendSplitting(send, [{ topic: only.topic, messages: only.messages.slice(half) }]);
+}
+
+/** The kafkajs protocol error type of an error or of an error it wraps. */
+function protocolType(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+function isTooLarge(error: unknown): boolean {
+  const type = protocolType(error);
+  return type === 'MESSAGE_TOO_LARGE' || type === 'RECORD_LIST_TOO_LARGE';
+}
+
+type KafkaMessage = TopicMessages['messages'][number];
+
+/** Bytes of a message's key, value and headers (the record framing adds a few dozen). */
+function messageBytes(m: KafkaMessage): number {
+  const size = (v: unknown): number =>
+    v === null || v === undefined
+      ? 0
+      : Buffer.isBuffer(v)
+        ? v.length
+        : Buffer.byteLength(String(v));
+  let bytes = size(m.key) + size(m.value);
+  for (const [name, value] of Object.entries(m.headers ?? {})) {
+    for (const v of Array.isArray(value) ? value : [value])
+      bytes += Buffer.byteLength(name) + size(v);
+  }
+  return bytes;
+}
+
+/** Room for the record batch and record framing around one message. */
+const FRAMING_BYTES = 512;
+
+/**
+ * A dead letter: the original key, value and headers, with streamclust's reason and source
+ * coordinates as headers. A value that would not fit the dead-letter topic's limit is cut to
+ * fit and marked, so the dead letter is still written; its coordinates name the whole record.
+ */
+export function deadLetterMessage(d: DeadLetter, limitBytes: number): KafkaMessage {
+  const headers: NonNullable<KafkaMessage['headers']> = {
+    ...(d.record.headers ?? {}),
+    'streamclust.reason': d.reason,
+    'streamclust.error': d.message,
+    'streamclust.source.topic': d.record.topic,
+    'streamclust.source.partition': String(d.record.partition),
+    'streamclust.source.offset': d.record.offset,
+  };
+  const message: KafkaMessage = { key: d.record.key, value: d.record.value, headers };
+  const value = d.record.value;
+  const over = messageBytes(message) + FRAMING_BYTES + 128 - limitBytes;
+  if (value === null || over <= 0) return message;
+  return {
+    key: d.record.key,
+    value: value.subarray(0, Math.max(0, value.length - over)),
+    headers: {
+      ...headers,
+      'streamclust.truncated': 'true',
+      'streamclust.original.bytes': String(value.length),
+    },
+  };
+}
+
+/** The topic's max.message.bytes as the broker reports it; the broker default when unknown. */
+async function topicMessageLimit(kafka: Kafka, topic: string, logger: Logger): Promise<number> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    const { resources } = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [
+        {
+          type: kafkajs.ConfigResourceTypes.TOPIC,
+          name: topic,
+          configNames: ['max.message.bytes'],
+        },
+      ],
+    });
+    const value = Number(resources[0]?.configEntries[0]?.configValue);
+    if (Number.isFinite(value) && value > 0) return value;
+  } catch (error) {
+    logger.debug('could not read max.message.bytes of the dead-letter topic', {
+      topic,
+      error: String(error),
+    });
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+  return BROKER_DEFAULT_MESSAGE_BYTES;
+}
+
+/** Kafka's default message.max.bytes (1 MiB plus record batch overhead). */
+const BROKER_DEFAULT_MESSAGE_BYTES = 1_048_588;
 
 function groupByTopic(
   offsets: readonly { topic: string; partition: number; offset: string }[],

@@ -48,7 +48,7 @@ export interface Sink {
 /** The JSON value of an assignment record, the same on every sink. */
 export function assignmentValue(a: Assignment): Record<string, unknown> {
   return {
-    key: a.record.key === null ? null : a.record.key.toString('utf8'),
+    ...jsonKey(a.record.key),
     topic: a.record.topic,
     partition: a.record.partition,
     offset: a.record.offset,
@@ -58,6 +58,21 @@ export function assignmentValue(a: Assignment): Record<string, unknown> {
     storeVersion: a.storeVersion,
     eventTime: a.record.timestamp,
   };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The record key in JSON: as text when it is valid UTF-8, else as `keyBase64` (and `key: null`),
+ * so that a binary key is never mangled by a lossy decode.
+ */
+function jsonKey(key: Buffer | null): { key: string | null; keyBase64?: string } {
+  if (key === null) return { key: null };
+  try {
+    return { key: strictUtf8.decode(key) };
+  } catch {
+    return { key: null, keyBase64: key.toString('base64') };
+  }
 }
 
 /** The JSON form of a dead letter for file sinks (Kafka keeps the original bytes as the value). */

@@ -31,7 +31,7 @@ export function kafkaSecurity(config: KafkaSection): Pick<KafkaConfig, 'ssl' | '
     const password =
       sasl.passwordFile === ''
         ? sasl.password
-        : readSecret('kafka.sasl.passwordFile', sasl.passwordFile).trim();
+        : withoutFinalNewline(readSecret('kafka.sasl.passwordFile', sasl.passwordFile));
     out.sasl = { mechanism: sasl.mechanism, username: sasl.username, password } as SASLOptions;
   }
   return out;
@@ -42,7 +42,7 @@ export function httpAuthToken(http: Config['http']): string | undefined {
   const token =
     http.authTokenFile === ''
       ? http.authToken
-      : readSecret('http.authTokenFile', http.authTokenFile).trim();
+      : withoutFinalNewline(readSecret('http.authTokenFile', http.authTokenFile));
   return token === '' ? undefined : token;
 }
 
@@ -61,7 +61,15 @@ function readSecret(key: string, path: string): string {
   }
 }
 
-const SECRET_KEYS = new Set(['password', 'authToken']);
+/**
+ * A secret file's content as it is, less the one line end an editor adds: spaces and other
+ * characters around a password are part of it.
+ */
+function withoutFinalNewline(text: string): string {
+  return text.replace(/\r?\n$/, '');
+}
+
+const SECRET_KEYS = new Set(['username', 'password', 'authToken']);
 
 /** A copy of the configuration with every secret replaced, for printing. */
 export function redactSecrets<T>(value: T): T {

@@ -11,12 +11,16 @@ import { Observable, Subject } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { registerKafkaCodecs } from './kafka-codecs.js';
 import { kafkaLogCreator } from './kafka-log.js';
 import { kafkaSecurity } from './kafka-security.js';
 import type { SourceOffset } from '../sinks/checkpoint.js';
 import { RecordChunk, type Source } from './source.js';
+import { unreadableBatchReporter } from './unreadable-batch.js';
 
 export function kafkaClientConfig(config: Config['kafka'], logger: Logger): KafkaConfig {
+  // Every client is built here, so every one can read and write snappy, lz4 and zstd.
+  registerKafkaCodecs();
   return {
     clientId: config.clientId,
     brokers: config.brokers,
@@ -38,8 +42,13 @@ export function createKafkaSource(
     groupId: config.groupId,
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: config.heartbeatIntervalMs,
+    metadataMaxAge: config.metadataMaxAgeMs,
   });
   const chunks = new Subject<RecordChunk>();
+  // Resolved by close(): handlers still waiting for their records then give up on them, so that
+  // a pipeline stopped by an error does not hold the disconnect (which waits for the handlers).
+  let close!: () => void;
+  const closing = new Promise<'closing'>((resolve) => (close = () => resolve('closing')));
   let connected = false;
   let crashed = false;
   let stopping = false;
@@ -75,6 +84,7 @@ export function createKafkaSource(
   consumer.on(consumer.events.GROUP_JOIN, contact);
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));
+  const reportUnreadable = unreadableBatchReporter(kafka, consumer, config, logger);
   consumer.on(consumer.events.CRASH, (event) => {
     crashed = true;
     logger.error('kafka consumer crashed', {
@@ -82,7 +92,10 @@ export function createKafkaSource(
       restart: event.payload.restart,
     });
     if (event.payload.restart) crashed = false;
-    else chunks.error(event.payload.error);
+    else
+      void reportUnreadable(event.payload.error).then((refusal) =>
+        chunks.error(refusal ?? event.payload.error),
+      );
   });
 
   const eachBatch = async ({
@@ -101,27 +114,46 @@ export function createKafkaSource(
         offset: message.offset,
         key: message.key,
         value: message.value,
+        ...(message.headers === undefined ? {} : { headers: message.headers }),
         timestamp: Number(message.timestamp),
       });
     }
     chunks.next(chunk);
-    await waitWithHeartbeats(chunk.done, heartbeat, () => (heartbeatFailed = true));
+    const released = chunk.released.then(() => 'released' as const);
+    const outcome = await waitWithHeartbeats(
+      Promise.race([chunk.done.then(() => 'done' as const), released, closing]),
+      heartbeat,
+      () => (heartbeatFailed = true),
+    );
+    // The pipeline stopped without settling these records: leave them uncommitted (read again).
+    if (outcome === 'closing') return;
     // Without resolving, kafkajs would fetch the same offsets again on the next round.
     resolveOffset(batch.lastOffset());
     // Exactly-once: the sink committed these offsets inside its transactions already.
     if (config.delivery === 'exactly-once') return;
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
+    if (outcome === 'done') await commit(batch.topic, batch.partition, next);
+    // The pipeline holds these records (the store waits for k of them) and needs the next
+    // fetch to settle them: return so that kafkajs fetches on, and commit once they settle.
+    else void chunk.done.then(() => commit(batch.topic, batch.partition, next));
+  };
+
+  // Commits only move forward: a held chunk that settles after a later one must not take a
+  // partition's committed offset back.
+  const committedUpTo = new Map<number, bigint>();
+  const commit = async (topic: string, partition: number, offset: string): Promise<void> => {
+    if ((committedUpTo.get(partition) ?? -1n) >= BigInt(offset)) return;
+    committedUpTo.set(partition, BigInt(offset));
     try {
-      await consumer.commitOffsets([
-        { topic: batch.topic, partition: batch.partition, offset: next },
-      ]);
+      await consumer.commitOffsets([{ topic, partition, offset }]);
     } catch (error) {
       // The records were written; a failed commit (e.g. during a rebalance) means they will be
       // delivered again to whoever owns the partition next: duplicates, never a loss.
+      committedUpTo.delete(partition);
       logger.warn('offset commit failed; the batch will be redelivered', {
-        topic: batch.topic,
-        partition: batch.partition,
-        offset: next,
+        topic,
+        partition,
+        offset,
         error: String(error),
       });
     }
@@ -161,6 +193,7 @@ export function createKafkaSource(
       chunks.complete();
     },
     async close() {
+      close();
       await consumer.disconnect();
     },
     healthy: () =>
@@ -171,15 +204,16 @@ export function createKafkaSource(
   };
 }
 
-async function waitWithHeartbeats(
-  done: Promise<void>,
+async function waitWithHeartbeats<T>(
+  done: Promise<T>,
   heartbeat: () => Promise<void>,
   failed: () => void,
-): Promise<void> {
+): Promise<T> {
   let finished = false;
   void done.then(() => (finished = true));
   while (!finished) {
     await Promise.race([done, new Promise((resolve) => setTimeout(resolve, 1_000))]);
     if (!finished) await heartbeat().catch(failed);
   }
+  return done;
 }

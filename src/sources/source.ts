@@ -13,6 +13,8 @@ export interface SourceRecord {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
+  /** Kafka record headers as read (dead letters carry them on); absent for other sources. */
+  headers?: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
   /** Event time in milliseconds since the epoch. */
   timestamp: number;
   /** The chunk this record belongs to; settled per record by the pipeline. */
@@ -24,11 +26,27 @@ export class RecordChunk {
   private pending = 0;
   private readonly resolveDone: () => void;
   readonly done: Promise<void>;
+  private readonly resolveReleased: () => void;
+  /**
+   * Resolves when the pipeline holds this chunk's unsettled records and needs the source to go
+   * on reading before it can settle them: the centroid store waits for k records and fewer
+   * arrived. A source that holds back further reads until `done` (Kafka: one fetch per
+   * partition) reads on from here and commits when `done` resolves. Never resolves otherwise.
+   */
+  readonly released: Promise<void>;
 
   constructor() {
     let resolve!: () => void;
     this.done = new Promise<void>((r) => (resolve = r));
     this.resolveDone = resolve;
+    let release!: () => void;
+    this.released = new Promise<void>((r) => (release = r));
+    this.resolveReleased = release;
+  }
+
+  /** The pipeline holds this chunk's records and needs more of the stream to settle them. */
+  release(): void {
+    this.resolveReleased();
   }
 
   add(record: Omit<SourceRecord, 'chunk'>): void {

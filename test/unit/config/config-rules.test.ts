@@ -181,7 +181,12 @@ describe('configuration precedence', () => {
       env: { STREAMCLUST_BATCH__MAX_WAIT_MS: '75', KAFKA_BROKERS: 'a:1, b:2' },
       overrides: { 'cluster.k': 9 },
     });
-    expect(config.batch).toEqual({ size: 100, maxWaitMs: 75, maxInFlight: 4 });
+    expect(config.batch).toEqual({
+      size: 100,
+      maxWaitMs: 75,
+      maxInFlight: 4,
+      stallTimeoutMs: 600_000,
+    });
     expect(config.cluster.k).toBe(9);
     expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
   });

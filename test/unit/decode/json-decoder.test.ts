@@ -20,7 +20,7 @@ describe('JsonDecoder', () => {
     expect(result.ok && [...result.features]).toEqual([2, 1]);
   });
 
-  it('fixes the dimension from the first valid record and rejects other lengths', () => {
+  it('without a vote, fixes the dimension from the first valid record and rejects other lengths', () => {
     const d = decoder();
     expect(d.dim).toBe(0);
     expect(d.decode(json({ features: [1, 2, 3] })).ok).toBe(true);
@@ -28,8 +28,36 @@ describe('JsonDecoder', () => {
     expect(d.decode(json({ features: [1, 2] }))).toEqual({
       ok: false,
       reason: 'wrong_length',
-      message: 'the field "features" has 2 values, expected 3',
+      message:
+        'the field "features" has 2 values, expected 3 (the length most records of the first batch had; set decode.dim to declare it)',
     });
+  });
+
+  it('takes the dimension most records of the first batch have: a wide first record is dead-lettered', () => {
+    const d = decoder();
+    const batch = [
+      json({ features: Array.from({ length: 100_000 }, () => 1) }),
+      json({ features: [1, 2, 3] }),
+      Buffer.from('{"features": [1,'),
+      json({ features: [4, 5, 6] }),
+      json({ features: [1, 'x', 3, 4] }),
+      json({ features: [7, 8, 9] }),
+    ];
+    expect(d.voteDimension(batch)).toEqual({ dim: 3, agreeing: 3, voters: 4 });
+    expect(d.decode(batch[0]!)).toMatchObject({ ok: false, reason: 'wrong_length' });
+    expect(batch.slice(1).map((b) => d.decode(b).ok)).toEqual([true, false, true, false, true]);
+    // Fixed once: a later batch of other lengths does not move it.
+    expect(d.voteDimension([json({ features: [1, 2] }), json({ features: [1, 2] })])).toBe(
+      undefined,
+    );
+    expect(d.dim).toBe(3);
+  });
+
+  it('never votes over a declared dimension or over a batch without vectors', () => {
+    expect(decoder({ dim: 2 }).voteDimension([json({ features: [1, 2, 3] })])).toBe(undefined);
+    const d = decoder();
+    expect(d.voteDimension([null, json({ other: 1 })])).toBe(undefined);
+    expect(d.dim).toBe(0);
   });
 
   it.each([

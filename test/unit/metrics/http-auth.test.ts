@@ -2,10 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 
 import { validateConfig } from '../../../src/config/load-config.js';
 import { silentLogger } from '../../../src/log.js';
+import { startHttpServer } from '../../../src/metrics/http-server.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
 import { waitFor } from '../../helpers/kafka.js';
@@ -45,6 +47,28 @@ describe('HTTP endpoints with a bearer token', () => {
     } finally {
       await pipeline.stop();
       await running;
+    }
+  });
+
+  it('take the Bearer scheme in any case (RFC 7235: the scheme name is case-insensitive)', async () => {
+    const server = await startHttpServer('127.0.0.1', 0, {
+      registry: new Registry(),
+      readiness: () => ({ ready: true, reasons: [] }),
+      clusters: () => [],
+      authToken: 'tok-123',
+    });
+    try {
+      const status = async (authorization: string) =>
+        (await fetch(server.url + '/clusters', { headers: { authorization } })).status;
+      for (const scheme of ['Bearer', 'bearer', 'BEARER', 'bEaReR']) {
+        expect(await status(`${scheme} tok-123`), scheme).toBe(200);
+        expect(await status(`${scheme} tok-124`), scheme).toBe(401);
+      }
+      expect(await status('Bearer  tok-123 ')).toBe(200);
+      expect(await status('Basic tok-123')).toBe(401);
+      expect(await status('Bearertok-123')).toBe(401);
+    } finally {
+      await server.close();
     }
   });
 

@@ -27,6 +27,15 @@ describe('Kafka TLS and SASL options', () => {
     });
   });
 
+  it('takes a secret file as it is, less one final line end: surrounding spaces are part of it', () => {
+    writeFileSync(join(dir, 'spaced'), ' pa ss #1 \r\n');
+    const config = validateConfig({
+      kafka: { sasl: { mechanism: 'plain', username: 'svc', passwordFile: join(dir, 'spaced') } },
+    });
+    expect(kafkaSecurity(config.kafka).sasl).toMatchObject({ password: ' pa ss #1 ' });
+    expect(redactSecrets(config).kafka.sasl.username).toBe('<redacted>');
+  });
+
   it('takes the SASL password from the environment', () => {
     const config = loadConfig({
       env: { STREAMCLUST_KAFKA__SASL__PASSWORD: 'from-env' },
