@@ -130,6 +130,9 @@ const FILE_SYSTEM_FIXES: Record<string, string> = {
   EACCES: 'give the process write permission or point the path elsewhere',
   EPERM: 'give the process write permission or point the path elsewhere',
   EIO: 'the disk reports I/O errors: check the device',
+  ENOTDIR: 'a part of the path is a file, not a directory: point the path at a directory',
+  EEXIST: 'the path exists and is not a directory: point the path at a directory',
+  EISDIR: 'a directory stands where a file belongs: remove it or point the path elsewhere',
 };
 
 /**

@@ -9,7 +9,7 @@ import { loadConfig, parseValue } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, EXIT_REFUSED } from '../errors.js';
 import { createLogger } from '../log.js';
-import { createPipeline, type Pipeline } from '../pipeline/create-pipeline.js';
+import { createPipeline, type Pipeline, type PipelineStatus } from '../pipeline/create-pipeline.js';
 import { redactSecrets } from '../sources/kafka-security.js';
 
 const FLAGS = {
@@ -252,13 +252,10 @@ export async function runCommand(config: Config): Promise<number> {
   const stallWatch = setInterval(() => {
     const s = pipeline.status();
     const waited = s.waitingOn === undefined ? 0 : Date.now() - s.waitingOn.since;
-    const limit = config.batch.stallTimeoutMs;
-    if (limit > 0 && waited >= limit) {
+    const stalled = stallReport(s, Date.now(), config.batch.stallTimeoutMs);
+    if (stalled !== undefined) {
       // The stage will not come back: stop now, uncommitted, rather than hang for ever.
-      logger.error(
-        `stalled: the pipeline has been waiting on ${describeWait(s.waitingOn)}, past batch.stallTimeoutMs ` +
-          `(${limit} ms); exiting with ${s.recordsInFlight} records unwritten (not committed: they are read again)`,
-      );
+      logger.error(stalled);
       process.exit(EXIT_REFUSED);
     }
     if (waited < STALL_WARN_MS || Date.now() - warnedAt < STALL_WARN_MS) return;
@@ -285,9 +282,32 @@ export async function runCommand(config: Config): Promise<number> {
 
 const STALL_WARN_MS = 30_000;
 
-function describeWait(waitingOn: { stage: string; since: number } | undefined): string {
+function describeWait(
+  waitingOn: { stage: string; since: number } | undefined,
+  now = Date.now(),
+): string {
   if (waitingOn === undefined) return 'the source (no batch in progress)';
-  return `${waitingOn.stage} for ${Math.round((Date.now() - waitingOn.since) / 1000)} s`;
+  return `${waitingOn.stage} for ${Math.round((now - waitingOn.since) / 1000)} s`;
+}
+
+/**
+ * The watchdog's verdict: the error line when a batch stage has been waited on for
+ * `stallTimeoutMs` (batch.stallTimeoutMs; 0 = never), else undefined. Waiting for the source
+ * with no batch in progress is a quiet stream, not a stall.
+ */
+export function stallReport(
+  status: Pick<PipelineStatus, 'waitingOn' | 'recordsInFlight'>,
+  now: number,
+  stallTimeoutMs: number,
+): string | undefined {
+  const { waitingOn } = status;
+  if (stallTimeoutMs <= 0 || waitingOn === undefined || now - waitingOn.since < stallTimeoutMs)
+    return undefined;
+  return (
+    `stalled: the pipeline has been waiting on ${describeWait(waitingOn, now)}, past batch.stallTimeoutMs ` +
+    `(${stallTimeoutMs} ms); exiting with code ${EXIT_REFUSED} and ${status.recordsInFlight} records unwritten ` +
+    '(not committed: they are read again after a restart)'
+  );
 }
 
 /** `streamclust run ...`: parse, load the configuration, run. */

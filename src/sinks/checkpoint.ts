@@ -64,7 +64,6 @@ export function checkpointPath(dir: string): string {
 
 export async function writeCheckpoint(dir: string, body: CheckpointBody): Promise<string> {
   const root = resolve(dir);
-  await mkdir(root, { recursive: true });
   const file: CheckpointFile = {
     format: CHECKPOINT_FORMAT,
     formatVersion: CHECKPOINT_VERSION,
@@ -72,9 +71,10 @@ export async function writeCheckpoint(dir: string, body: CheckpointBody): Promis
     ...body,
   };
   const target = join(root, FILE);
-  await removeStaleTemporaries(root);
   const temporary = join(root, `.${FILE}.${process.pid}.tmp`);
   try {
+    await mkdir(root, { recursive: true });
+    await removeStaleTemporaries(root);
     const handle = await open(temporary, 'w', 0o600);
     try {
       await handle.writeFile(JSON.stringify(file));
@@ -88,7 +88,6 @@ export async function writeCheckpoint(dir: string, body: CheckpointBody): Promis
     await rm(temporary, { force: true }).catch(() => undefined);
     throw new CheckpointError(
       `cannot write the checkpoint in ${root} (${(error as NodeJS.ErrnoException).code ?? String(error)}): ` +
-        'free space on its disk or make it writable, or point checkpoint.dir elsewhere; ' +
         'the previous checkpoint, if any, is untouched',
       { cause: error },
     );

@@ -2,12 +2,9 @@
 // compressed are read and assigned, outputs written with every kafka.compression value are read
 // back by kafkajs and by the Java console consumer, and a batch that cannot be decompressed
 // stops the source with a report naming topic, partition and committed offset.
-import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
 import kafkajs, { CompressionTypes } from 'kafkajs';
 import { firstValueFrom } from 'rxjs';
@@ -33,59 +30,17 @@ import {
 import { createKafkaSource } from '../../src/sources/kafka-source.js';
 import { RecordChunk } from '../../src/sources/source.js';
 import { checkCoverage, pipelineTopics, runUntilDrained } from '../helpers/fault-records.js';
+import { kafkaLibs, runKafkaTool } from '../helpers/java-console.js';
 import { describeWithKafka, KafkaHelpers, kafkaBrokers, uniqueName } from '../helpers/kafka.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
 import { PLUMBING_TRAINING } from '../helpers/plumbing.js';
 
-const execFileAsync = promisify(execFile);
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const JAVA_CODECS = ['snappy', 'lz4', 'zstd'] as const;
 const CODECS: Record<(typeof JAVA_CODECS)[number], KafkaCodec> = {
   snappy: snappyCodec,
   lz4: lz4Codec,
   zstd: zstdCodec,
 };
-
-/**
- * The Kafka jars with the console tools. fetch.sh copies them again when scripts/kafka/pom.xml
- * changed since they were cached (kafka-tools was added to it), and is quick when they did not.
- */
-async function kafkaLibs(): Promise<string> {
-  const { stdout } = await execFileAsync('bash', [path.join(repoRoot, 'scripts/kafka/fetch.sh')], {
-    timeout: 600_000,
-  });
-  return stdout.trim().split('\n').at(-1)!;
-}
-
-/** Runs a Kafka command-line tool; resolves with its stdout, rejects with its stderr. */
-function runKafkaTool(
-  libs: string,
-  mainClass: string,
-  args: readonly string[],
-  stdin = '',
-): Promise<string> {
-  const javaHome = process.env['JAVA_HOME'];
-  const java = javaHome ? path.join(javaHome, 'bin', 'java') : 'java';
-  // A short-lived tool: the C1 compiler and the serial collector start fastest.
-  const jvm = ['-XX:TieredStopAtLevel=1', '-XX:+UseSerialGC', '-Xmx256m', '-Dlog4j2.level=WARN'];
-  const child = spawn(java, [...jvm, '-cp', path.join(libs, '*'), mainClass, ...args], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdin.end(stdin);
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`${mainClass} exited with ${code}:\n${stderr.slice(-3000)}`));
-    });
-  });
-}
 
 /** Chunks in a snappy-java stream: [int32 BE length][block] after the 16-byte header. */
 function xerialChunkCount(framed: Buffer): number {

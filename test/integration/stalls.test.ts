@@ -1,5 +1,10 @@
 // Faults that used to stall the pipeline for good without a word (issue #13): each scenario ends
-// healed within a bounded time, with no record lost.
+// within a bounded time, healed or stopped with its error and exit code, with no record lost.
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { expect, it } from 'vitest';
 
 import { validateConfig } from '../../src/config/load-config.js';
@@ -9,9 +14,11 @@ import { Metrics } from '../../src/metrics/metrics.js';
 import { createPipeline } from '../../src/pipeline/create-pipeline.js';
 import {
   KafkaHelpers,
+  createKafka,
   createTopic,
   describeWithKafka,
   kafkaBrokers,
+  uniqueName,
   waitFor,
 } from '../helpers/kafka.js';
 import {
@@ -21,15 +28,23 @@ import {
   losses,
   pipelineTopics,
   produceInSlices,
+  kafkaRunArgs,
   runUntilDrained,
+  sumOffsets,
   waitForEndCommitted,
+  waitForHttpUrl,
 } from '../helpers/fault-records.js';
+import { startCli } from '../helpers/cli-process.js';
 import { PLUMBING_TRAINING } from '../helpers/plumbing.js';
 
+// These faults are in the source, the sinks and the store: without a network (model.kind none)
+// each run is seconds shorter. The poison-record test keeps the network, whose size the first
+// record used to decide.
 function config(topics: ReturnType<typeof pipelineTopics>, extra: Record<string, unknown> = {}) {
   return validateConfig({
     source: 'kafka',
     kafka: { brokers: kafkaBrokers(), ...topics },
+    model: { kind: 'none' },
     training: PLUMBING_TRAINING,
     http: { enabled: false },
     log: { level: 'silent', statusIntervalMs: 0 },
@@ -90,11 +105,16 @@ describeWithKafka('stalls that end (real broker)', () => {
     const invalid = new Map([...input.invalid, ['poison', 'wrong_length']]);
     await produceInSlices(kafka, topics.inputTopic, [poison, ...input.records]);
     const lines: string[] = [];
-    const pipeline = await createPipeline(config(topics, { cluster: { k: 5 } }), {
-      logger: createLogger('info', (line) => lines.push(line)),
-      metrics: new Metrics({ defaultMetrics: false }),
-    });
+    const pipeline = await createPipeline(
+      config(topics, { cluster: { k: 5 }, model: { kind: 'mlp' } }),
+      {
+        logger: createLogger('info', (line) => lines.push(line)),
+        metrics: new Metrics({ defaultMetrics: false }),
+      },
+    );
     await runUntilDrained(pipeline, kafka, topics);
+    // The network was built for 8 features, not 100,000.
+    expect(lines.find((l) => l.includes(' parameters='))).toMatch(/inputDim=8 /);
     const coverage = await checkCoverage(kafka, topics, invalid);
     expect(losses(coverage)).toEqual(NOTHING_LOST);
     expect(coverage.reasons).toEqual({ wrong_length: 1 });
@@ -192,4 +212,139 @@ describeWithKafka('stalls that end (real broker)', () => {
     expect(health).toBe(503);
     expect(await kafka.committedOffsets(topics.groupId, topics.inputTopic)).toEqual(new Map());
   });
+
+  it('brokers away at start: /readyz says so at once, and after kafka.startupTimeoutMs the process exits 69', async () => {
+    const port = await freePort();
+    const cli = startCli([
+      'run',
+      '--source',
+      'kafka',
+      '--brokers',
+      `127.0.0.1:${port}`,
+      '--topic',
+      uniqueName('never-read'),
+      '--port',
+      '0',
+      '--set',
+      'kafka.startupTimeoutMs=6000',
+      '--log-level',
+      'info',
+    ]);
+    const url = await waitForHttpUrl(cli, 30_000);
+    const ready = await fetch(`${url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toContain(`connecting to the Kafka brokers 127.0.0.1:${port}`);
+    const { code } = await cli.exited;
+    expect(code, cli.stderr().slice(-2000)).toBe(69);
+    expect(cli.stderr()).toMatch(
+      /stopped: could not reach the Kafka brokers .* within kafka\.startupTimeoutMs \(6000 ms.*Fix: check kafka\.brokers/,
+    );
+    expect(cli.stderr()).not.toMatch(/unexpected error/);
+  });
+
+  it('a checkpoint directory that stops being one mid-run: exit 69 with the fix, nothing committed unwritten', async () => {
+    const kafka = new KafkaHelpers(kafkaBrokers());
+    const topics = pipelineTopics('checkpoint-gone');
+    await createTopic(topics.inputTopic, 2);
+    const input = faultInput({ count: 30_000, partitions: 2, seed: 12 });
+    await produceInSlices(kafka, topics.inputTopic, input.records);
+    const dir = join(mkdtempSync(join(tmpdir(), 'streamclust-stall-')), 'checkpoints');
+    const cli = startCli(
+      kafkaRunArgs(kafkaBrokers().join(','), topics, [
+        '--batch-size',
+        '64',
+        '--checkpoint-dir',
+        dir,
+        '--set',
+        'checkpoint.everyBatches=5',
+        '--set',
+        'kafka.partitionsConsumedConcurrently=1',
+        '--log-level',
+        'warn',
+      ]),
+    );
+    await waitFor(() => existsSync(join(dir, 'checkpoint.json')), {
+      timeoutMs: 120_000,
+      message: () => `no checkpoint written; stderr: ${cli.stderr().slice(-2000)}`,
+    });
+    // The directory is replaced by a file: every later checkpoint write fails for good.
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(dir, 'not a directory');
+    const { code } = await cli.exited;
+    expect(code, cli.stderr().slice(-2000)).toBe(69);
+    expect(cli.stderr()).toMatch(
+      /stopped: cannot write the checkpoint in .*the file system refused \((EEXIST|ENOTDIR) on .*\)\. Fix: /,
+    );
+    // Every committed record was written first: committed offsets never run ahead of outputs.
+    const committed = await kafka.committedOffsets(topics.groupId, topics.inputTopic);
+    const assigned = new Set(
+      (await kafka.readAll(topics.assignmentsTopic)).map((r) => {
+        const a = JSON.parse(r.value!.toString()) as { partition: number; offset: string };
+        return `${a.partition}/${a.offset}`;
+      }),
+    );
+    const produced = await kafka.readAll(topics.inputTopic);
+    const committedUnwritten = produced.filter(
+      (r) =>
+        BigInt(r.offset) < BigInt(committed.get(r.partition) ?? '0') &&
+        !assigned.has(`${r.partition}/${r.offset}`),
+    );
+    expect(committedUnwritten).toEqual([]);
+    expect(sumOffsets(committed)).toBeLessThan(30_000);
+  });
+
+  it('partitions added to the input topic are read within kafka.metadataMaxAgeMs', async () => {
+    const kafka = new KafkaHelpers(kafkaBrokers());
+    const topics = pipelineTopics('grown');
+    await createTopic(topics.inputTopic, 1);
+    const input = faultInput({ count: 3_000, partitions: 1, seed: 13 });
+    await produceInSlices(kafka, topics.inputTopic, input.records.slice(0, 1_500));
+    const pipeline = await createPipeline(
+      config(topics, {
+        cluster: { k: 5 },
+        kafka: { brokers: kafkaBrokers(), ...topics, metadataMaxAgeMs: 2_000 },
+      }),
+      { logger: createLogger('silent'), metrics: new Metrics({ defaultMetrics: false }) },
+    );
+    const running = pipeline.run();
+    try {
+      await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
+        timeoutMs: 120_000,
+        message: () => `first part not committed: ${JSON.stringify(pipeline.status())}`,
+      });
+      const admin = createKafka().admin();
+      await admin.connect();
+      await admin
+        .createPartitions({ topicPartitions: [{ topic: topics.inputTopic, count: 3 }] })
+        .finally(() => admin.disconnect());
+      const later = input.records.slice(1_500).map((r, i) => ({ ...r, partition: i % 3 }));
+      await produceInSlices(kafka, topics.inputTopic, later);
+      const addedAt = Date.now();
+      await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
+        timeoutMs: 60_000,
+        message: () => `new partitions not read: ${JSON.stringify(pipeline.status())}`,
+      });
+      console.log(
+        `[stalls] records in added partitions committed after ${Date.now() - addedAt} ms`,
+      );
+    } finally {
+      await pipeline.stop();
+      await running;
+    }
+    const coverage = await checkCoverage(kafka, topics, input.invalid);
+    expect(losses(coverage)).toEqual(NOTHING_LOST);
+    expect(coverage.valid).toBe(3_000);
+  });
 });
+
+/** A TCP port nothing listens on (bound and released). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

@@ -13,6 +13,7 @@ import { describe, expect, it } from 'vitest';
 
 import { OnlineKMeans } from '../../../src/cluster/online-k-means.js';
 import { encodeArray } from '../../../src/cluster/snapshot-codec.js';
+import { describeRefusal } from '../../../src/errors.js';
 import { modelStateToJson, pack } from '../../../src/model/model-state.js';
 import {
   CheckpointError,
@@ -54,9 +55,13 @@ describe('checkpoint files', () => {
     const failure = writeCheckpoint(dir, body());
     await expect(failure).rejects.toThrow(CheckpointError);
     await expect(failure).rejects.toThrow(
-      /cannot write the checkpoint in .* \(EISDIR\): free space/,
+      /cannot write the checkpoint in .* \(EISDIR\): the previous checkpoint/,
     );
     expect(readdirSync(dir)).toEqual(['checkpoint.json']);
+    // A refusal: the CLI stops with exit code 69, this line and the fix.
+    expect(describeRefusal(await failure.catch((e: unknown) => e))).toMatch(
+      /cannot write the checkpoint .*the file system refused \(EISDIR on .*\)\. Fix: a directory stands where a file belongs/,
+    );
   });
 
   it('removes temporaries that dead writers left, keeps a running one', async () => {
