@@ -157,3 +157,13 @@ export function describeRefusal(error: unknown): string | undefined {
   }
   return undefined;
 }
+
+/** The kafkajs protocol error type (e.g. MESSAGE_TOO_LARGE) of an error or of one it wraps. */
+export function protocolType(error: unknown): string | undefined {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

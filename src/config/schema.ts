@@ -97,6 +97,7 @@ const kafkaSchema = z
     writeTimeoutMs: durationMs(1).default(30_000),
     startupTimeoutMs: durationMs(1).default(300_000),
     metadataMaxAgeMs: durationMs(1).default(30_000),
+    missingTopicTimeoutMs: durationMs(1).default(300_000),
     transactionalId: z.string().default(''),
     compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
     ssl: kafkaSslSchema,

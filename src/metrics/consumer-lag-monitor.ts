@@ -28,6 +28,8 @@ export interface ConsumerLagMonitorOptions {
   topic: string;
   intervalMs: number;
   onError?: (error: unknown) => void;
+  /** Called after every poll that read the topic's offsets. */
+  onPoll?: () => void;
 }
 
 /**
@@ -86,6 +88,7 @@ export class ConsumerLagMonitor {
         if (!lag.has(gone)) metrics.consumerLag.remove({ partition: String(gone) });
       }
       this.partitions = new Set(lag.keys());
+      this.options.onPoll?.();
     } catch (error) {
       metrics.consumerLagPollErrors.inc();
       this.options.onError?.(error);

@@ -11,7 +11,13 @@ import { Kafka } from 'kafkajs';
 import { concatMap, from, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
-import { describeRefusal, isRetriable, RefusedError, StreamclustError } from '../errors.js';
+import {
+  describeRefusal,
+  isRetriable,
+  protocolType,
+  RefusedError,
+  StreamclustError,
+} from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BatchMetricsObserver } from '../metrics/batch-metrics-observer.js';
 import { ConsumerLagMonitor } from '../metrics/consumer-lag-monitor.js';
@@ -170,9 +176,15 @@ export async function createPipeline(
   };
   // Set when the pipeline stops on an error: /healthz and /readyz say so while it closes.
   let failure: string | undefined;
+  let topicMissingSince: number | undefined;
+  let abortRun: ((error: unknown) => void) | undefined;
   const readiness = (): Readiness => {
     const reasons: string[] = failure === undefined ? [] : [`stopping: ${failure}`];
     if (connecting !== undefined) reasons.push(connecting);
+    if (topicMissingSince !== undefined)
+      reasons.push(
+        `the input topic ${config.kafka.inputTopic} does not exist (for ${Math.round((Date.now() - topicMissingSince) / 1000)} s)`,
+      );
     const s = processor.status();
     if (!s.storeReady)
       reasons.push(`centroid store warming up (${s.warmup.seen}/${s.warmup.needed} records)`);
@@ -229,14 +241,31 @@ export async function createPipeline(
             groupId: config.kafka.groupId,
             topic: config.kafka.inputTopic,
             intervalMs: config.kafka.lagIntervalMs,
-            onError: (error) =>
-              logger.debug('reading consumer lag failed', { error: String(error) }),
+            onError: (error) => {
+              logger.debug('reading consumer lag failed', { error: String(error) });
+              if (protocolType(error) === 'UNKNOWN_TOPIC_OR_PARTITION') inputTopicMissing();
+            },
+            onPoll: () => (topicMissingSince = undefined),
           })
         : undefined;
+    // The lag monitor's polls see an input topic that was deleted (the consumer only retries
+    // and warns): say so on /readyz, and stop after kafka.missingTopicTimeoutMs.
+    const inputTopicMissing = (): void => {
+      topicMissingSince ??= Date.now();
+      const missingMs = Date.now() - topicMissingSince;
+      if (missingMs < config.kafka.missingTopicTimeoutMs) return;
+      abortRun?.(
+        new RefusedError(
+          `the input topic ${config.kafka.inputTopic} has not existed for ${Math.round(missingMs / 1000)} s ` +
+            `(kafka.missingTopicTimeoutMs ${config.kafka.missingTopicTimeoutMs} ms). Fix: recreate it, or point kafka.inputTopic at the right one`,
+        ),
+      );
+    };
     try {
       await openSink();
       lag?.start();
       await new Promise<void>((resolve, reject) => {
+        abortRun = reject;
         subscription = source.chunks
           .pipe(
             tap((chunk) => {

@@ -16,7 +16,7 @@ import { hostname } from 'node:os';
 import kafkajs, { Kafka, type Producer, type TopicMessages } from 'kafkajs';
 
 import type { Config } from '../config/schema.js';
-import { RefusedError, StreamclustError } from '../errors.js';
+import { protocolType, RefusedError, StreamclustError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { compressionType } from '../sources/kafka-codecs.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
@@ -193,16 +193,6 @@ async function sendSplitting(send: Send, topicMessages: TopicMessages[]): Promis
   const half = Math.ceil(only.messages.length / 2);
   await sendSplitting(send, [{ topic: only.topic, messages: only.messages.slice(0, half) }]);
   await sendSplitting(send, [{ topic: only.topic, messages: only.messages.slice(half) }]);
-}
-
-/** The kafkajs protocol error type of an error or of an error it wraps. */
-function protocolType(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
-    const type = (e as { type?: unknown }).type;
-    if (typeof type === 'string') return type;
-    e = (e as { cause?: unknown }).cause;
-  }
-  return undefined;
 }
 
 function isTooLarge(error: unknown): boolean {

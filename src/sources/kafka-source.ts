@@ -43,6 +43,9 @@ export function createKafkaSource(
     sessionTimeout: config.sessionTimeoutMs,
     heartbeatInterval: config.heartbeatIntervalMs,
     metadataMaxAge: config.metadataMaxAgeMs,
+    // A misspelt or deleted input topic is reported (/readyz, kafka.missingTopicTimeoutMs), not
+    // created empty by the consumer's metadata requests.
+    allowAutoTopicCreation: false,
   });
   const chunks = new Subject<RecordChunk>();
   // Resolved by close(): handlers still waiting for their records then give up on them, so that

@@ -335,6 +335,61 @@ describeWithKafka('stalls that end (real broker)', () => {
     expect(losses(coverage)).toEqual(NOTHING_LOST);
     expect(coverage.valid).toBe(3_000);
   });
+
+  it('an input topic deleted mid-stream: /readyz says so, and after kafka.missingTopicTimeoutMs the pipeline stops', async () => {
+    const kafka = new KafkaHelpers(kafkaBrokers());
+    const topics = pipelineTopics('deleted');
+    await createTopic(topics.inputTopic, 1);
+    const input = faultInput({ count: 1_500, partitions: 1, seed: 14 });
+    await produceInSlices(kafka, topics.inputTopic, input.records);
+    const pipeline = await createPipeline(
+      config(topics, {
+        cluster: { k: 5 },
+        kafka: {
+          brokers: kafkaBrokers(),
+          ...topics,
+          lagIntervalMs: 500,
+          missingTopicTimeoutMs: 8_000,
+        },
+        http: { enabled: true, port: 0, liveView: false },
+      }),
+      { logger: createLogger('silent'), metrics: new Metrics({ defaultMetrics: false }) },
+    );
+    const running = pipeline.run();
+    const outcome = running.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
+      timeoutMs: 120_000,
+      message: () => `not committed: ${JSON.stringify(pipeline.status())}`,
+    });
+    const coverage = await checkCoverage(kafka, topics, input.invalid);
+    expect(losses(coverage)).toEqual(NOTHING_LOST);
+    const admin = createKafka().admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topics.inputTopic] }).finally(() => admin.disconnect());
+    const deletedAt = Date.now();
+    const reasons = await waitFor(
+      async () => {
+        const body = (await (await fetch(`${pipeline.httpUrl!}/readyz`)).json()) as {
+          reasons: string[];
+        };
+        return body.reasons.find((r) => r.includes('does not exist'));
+      },
+      { timeoutMs: 30_000, message: 'readyz never said the input topic is gone' },
+    );
+    expect(reasons).toContain(`the input topic ${topics.inputTopic} does not exist`);
+    const error = await outcome;
+    expect(describeRefusal(error)).toMatch(
+      new RegExp(
+        `the input topic ${topics.inputTopic} has not existed for \\d+ s .*Fix: recreate it`,
+      ),
+    );
+    const stoppedAfter = Date.now() - deletedAt;
+    console.log(`[stalls] deleted input topic: stopped ${stoppedAfter} ms after the deletion`);
+    expect(stoppedAfter).toBeLessThan(60_000);
+  });
 });
 
 /** A TCP port nothing listens on (bound and released). */
