@@ -6,6 +6,10 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     reporters: ['default', ['json', { outputFile: 'test-results/vitest.json' }]],
+    // Vitest's default on a 2-core machine is one worker: every file, unit and integration, ran
+    // one after the other (18 min). Two let the unit files run while an integration file waits
+    // on its broker, consumer groups and child processes.
+    maxWorkers: 2,
     projects: [
       {
         test: {

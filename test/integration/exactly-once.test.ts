@@ -27,7 +27,7 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
-      count: 30_000,
+      count: 15_000,
       clusters: 5,
       dim: 8,
       seed: 11,

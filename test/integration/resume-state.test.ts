@@ -31,10 +31,10 @@ describeWithKafka('state and offsets agree after a crash', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'streamclust-resume-')), 'checkpoints');
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
-    const total = 24_000;
+    const total = 12_000;
     const { records } = mixtureRecords({ count: total, clusters: 5, dim: 8, seed: 21 });
     records.forEach((r, i) => (r.partition = i % 3));
-    await produceInSlices(kafka, input, records, 6000);
+    await produceInSlices(kafka, input, records, 4000);
     const ends = await endOffsets(input);
 
     const args = kafkaRunArgs(kafkaBrokers().join(','), topics, [
@@ -48,7 +48,7 @@ describeWithKafka('state and offsets agree after a crash', () => {
       'checkpoint.everyBatches=20',
     ]);
     const first = startCli([...args, '--set', 'checkpoint.onShutdown=false']);
-    await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 6000, {
+    await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 3000, {
       timeoutMs: 180_000,
       message: () => `first run did not get far enough; stderr: ${first.stderr().slice(-2000)}`,
     });

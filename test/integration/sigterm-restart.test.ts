@@ -27,7 +27,7 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
-      count: 40_000,
+      count: 20_000,
       clusters: 5,
       dim: 8,
       seed: 7,

@@ -72,6 +72,27 @@ describe('HTTP endpoints with a bearer token', () => {
     }
   });
 
+  it('answer /healthz 503 with the reason once the process is failing, 200 before', async () => {
+    let failure: string | undefined;
+    const server = await startHttpServer('127.0.0.1', 0, {
+      registry: new Registry(),
+      readiness: () => ({ ready: true, reasons: [] }),
+      failure: () => failure,
+      clusters: () => [],
+    });
+    try {
+      const health = async () => {
+        const response = await fetch(server.url + '/healthz');
+        return [response.status, await response.text()];
+      };
+      expect(await health()).toEqual([200, 'ok\n']);
+      failure = 'the topic t refuses a message';
+      expect(await health()).toEqual([503, 'failing: the topic t refuses a message\n']);
+    } finally {
+      await server.close();
+    }
+  });
+
   it('bind to the configured address', async () => {
     const pipeline = await createPipeline(
       validateConfig({
