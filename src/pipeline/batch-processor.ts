@@ -8,7 +8,8 @@
  * committed); when `cluster.warmupSize` records wait they are standardised again with the
  * warm-up's statistics (see warm-up.ts), the network pretrains on them, they are embedded, the
  * store is seeded from them and they are assigned. If the stream stalls first (every in-flight
- * record is waiting), the store starts from what waits after `cluster.warmupMaxWaitMs`. Once a
+ * record is waiting), the store starts from what waits after `cluster.warmupMaxWaitMs`; with
+ * fewer than k waiting it releases their chunks, so that a Kafka source fetches on. Once a
  * batch is assigned and written, the online learner (online-learner.ts) remembers it and trains
  * from its replay memory, so no record is scored by weights that trained on it.
  */

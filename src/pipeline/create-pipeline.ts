@@ -11,13 +11,7 @@ import { Kafka } from 'kafkajs';
 import { concatMap, from, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
-import {
-  describeRefusal,
-  isRetriable,
-  protocolType,
-  RefusedError,
-  StreamclustError,
-} from '../errors.js';
+import { describeRefusal, protocolType, RefusedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { BatchMetricsObserver } from '../metrics/batch-metrics-observer.js';
 import { ConsumerLagMonitor } from '../metrics/consumer-lag-monitor.js';
@@ -45,6 +39,7 @@ import {
 } from '../sinks/checkpoint.js';
 import { stateDigest } from './checkpointer.js';
 import { microBatch } from './micro-batch.js';
+import { openWithRetry } from './open-sink.js';
 
 export interface PipelineOptions {
   logger?: Logger;
@@ -411,83 +406,6 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
     deadLetterFile: config.sinks.deadLetterFile,
     eventsFile: config.sinks.eventsFile,
   });
-}
-
-/**
- * Opens the sinks, retrying while Kafka is unreachable (each failed attempt logged, `onWait`
- * told why for /readyz), until kafka.startupTimeoutMs; then stops with a RefusedError naming the
- * brokers, the last error and the fix. A refusal (permissions, a policy) is not retried.
- */
-async function openWithRetry(
-  open: () => Promise<Sink>,
-  config: Config,
-  logger: Logger,
-  onWait: (why: string | undefined) => void,
-): Promise<Sink> {
-  const deadline = Date.now() + config.kafka.startupTimeoutMs;
-  const brokers = config.kafka.brokers.join(',');
-  for (let attempt = 1; ; attempt++) {
-    onWait(`connecting to the Kafka brokers ${brokers} (attempt ${attempt})`);
-    try {
-      // kafkajs retries a refused connection for about a minute inside one attempt: the
-      // deadline also cuts an attempt short.
-      let timer: NodeJS.Timeout | undefined;
-      const timeUp = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new StreamclustError('no answer before the deadline', { retriable: true })),
-          Math.max(0, deadline - Date.now()),
-        );
-      });
-      const sink = await Promise.race([open(), timeUp]).finally(() => clearTimeout(timer));
-      onWait(undefined);
-      if (attempt > 1)
-        logger.info('Kafka reachable: output topics and producer ready', { attempt });
-      return sink;
-    } catch (error) {
-      if (config.source !== 'kafka' && config.sinks.assignments !== 'kafka') throw error;
-      if (!isRetriable(error) && !isConnectionFailure(error)) throw error;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        throw new RefusedError(
-          `could not reach the Kafka brokers ${brokers} within kafka.startupTimeoutMs ` +
-            `(${config.kafka.startupTimeoutMs} ms; ${attempt} attempts); last error: ${String(error)}. ` +
-            'Fix: check kafka.brokers, the network path and that the brokers are up',
-          { cause: error },
-        );
-      }
-      const why = `waiting for the Kafka brokers ${brokers} (attempt ${attempt}): ${String(error)}`;
-      onWait(why);
-      const delay = Math.min(left, 1_000 * 2 ** Math.min(attempt - 1, 4));
-      logger.warn('cannot reach Kafka at start; retrying', {
-        brokers,
-        attempt,
-        retryInMs: delay,
-        giveUpInS: Math.round(left / 1000),
-        error: String(error),
-      });
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
-}
-
-/** kafkajs gives up connecting with these (after its own retries); waiting can still help. */
-function isConnectionFailure(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
-    if (
-      /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/.test(e.message)
-    )
-      return true;
-    if (
-      /^KafkaJS(ConnectionError|NumberOfRetriesExceeded|BrokerNotFound|RequestTimeoutError)$/.test(
-        e.name,
-      )
-    )
-      return true;
-    e =
-      (e as { cause?: unknown; originalError?: unknown }).cause ??
-      (e as { originalError?: unknown }).originalError;
-  }
-  return false;
 }
 
 function jsonlTarget(kind: 'stdout' | 'file', config: Config): 'stdout' | { file: string } {

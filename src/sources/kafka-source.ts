@@ -4,7 +4,10 @@
  * the chunk to the sinks and the broker acknowledged them, and only then commits the offset after
  * the chunk's last record. Kafka itself is the backpressure: at most
  * `partitionsConsumedConcurrently` chunks are in flight, and nothing is committed early, so a
- * crash anywhere replays from the last commit (at-least-once).
+ * crash anywhere replays from the last commit (at-least-once). One exception to the waiting: a
+ * chunk whose records wait for the centroid store with fewer than k records in hand is released
+ * (`RecordChunk.released`); its handler returns so that kafkajs fetches on, and its offset is
+ * committed once its records settle.
  */
 import { Kafka, type Consumer, type EachBatchPayload, type KafkaConfig } from 'kafkajs';
 import { Observable, Subject } from 'rxjs';
