@@ -20,6 +20,9 @@ import {
 } from '../helpers/fault-records.js';
 import { mixtureRecords } from '../helpers/mixture-records.js';
 
+/** Valid records in the input topic (mixtureRecords adds the malformed ones beside them). */
+const VALID = 20_000;
+
 describeWithKafka('stopping the pipeline process mid-stream', () => {
   it('SIGTERM drains and exits 0; after a restart every valid record has an assignment', async () => {
     const topics = pipelineTopics('sigterm');
@@ -27,7 +30,7 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
-      count: 20_000,
+      count: VALID,
       clusters: 5,
       dim: 8,
       seed: 7,
@@ -76,7 +79,7 @@ describeWithKafka('stopping the pipeline process mid-stream', () => {
       }),
     );
     const valid = produced.filter((r) => !malformedKeys.has(r.key ?? ''));
-    expect(valid.length).toBe(40_000);
+    expect(valid.length).toBe(VALID);
     expect(valid.filter((r) => !assigned.has(`${r.partition}/${r.offset}`))).toEqual([]);
     const deadLettered = await readAll(deadLetterTopic);
     expect(new Set(deadLettered.map((d) => d.key))).toEqual(new Set(malformedKeys.keys()));
