@@ -141,7 +141,7 @@ const FILE_SYSTEM_FIXES: Record<string, string> = {
  */
 export function describeRefusal(error: unknown): string | undefined {
   if (error instanceof RefusedError) return error.message;
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+  for (const e of causeChain(error)) {
     const type = (e as { type?: unknown }).type;
     if (typeof type === 'string' && KAFKA_FIXES[type] !== undefined && !isRetriable(e))
       return `Kafka refused a request (${type}: ${e.message}). Fix: ${KAFKA_FIXES[type]}`;
@@ -153,17 +153,23 @@ export function describeRefusal(error: unknown): string | undefined {
         `the file system refused (${code}${path === undefined ? '' : ` on ${path}`}). Fix: ${FILE_SYSTEM_FIXES[code]}`
       );
     }
-    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
 }
 
 /** The kafkajs protocol error type (e.g. MESSAGE_TOO_LARGE) of an error or of one it wraps. */
 export function protocolType(error: unknown): string | undefined {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+  for (const e of causeChain(error)) {
     const type = (e as { type?: unknown }).type;
     if (typeof type === 'string') return type;
-    e = (e as { cause?: unknown }).cause;
   }
   return undefined;
+}
+
+/** The error and the errors it wraps (`cause`), outermost first, at most six deep. */
+function* causeChain(error: unknown): Generator<Error> {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
+    yield e;
+    e = (e as { cause?: unknown }).cause;
+  }
 }

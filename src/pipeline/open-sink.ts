@@ -40,7 +40,9 @@ export async function openWithRetry(
       return sink;
     } catch (error) {
       if (config.source !== 'kafka' && config.sinks.assignments !== 'kafka') throw error;
-      if (!isRetriable(error) && !isConnectionFailure(error)) throw error;
+      // kafkajs gives up connecting with KafkaJSNumberOfRetriesExceeded (ECONNREFUSED inside),
+      // which isRetriable counts as the broker being away.
+      if (!isRetriable(error)) throw error;
       const left = deadline - Date.now();
       if (left <= 0) {
         throw new RefusedError(
@@ -63,24 +65,4 @@ export async function openWithRetry(
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
-}
-
-/** kafkajs gives up connecting with these (after its own retries); waiting can still help. */
-function isConnectionFailure(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 6; depth++) {
-    if (
-      /ECONNREFUSED|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|EAI_AGAIN|Connection timeout/.test(e.message)
-    )
-      return true;
-    if (
-      /^KafkaJS(ConnectionError|NumberOfRetriesExceeded|BrokerNotFound|RequestTimeoutError)$/.test(
-        e.name,
-      )
-    )
-      return true;
-    e =
-      (e as { cause?: unknown; originalError?: unknown }).cause ??
-      (e as { originalError?: unknown }).originalError;
-  }
-  return false;
 }

@@ -13,7 +13,7 @@
  */
 import { hostname } from 'node:os';
 
-import kafkajs, { Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import kafkajs, { Kafka, type Admin, type Producer, type TopicMessages } from 'kafkajs';
 
 import type { Config } from '../config/schema.js';
 import { protocolType, RefusedError, StreamclustError } from '../errors.js';
@@ -28,12 +28,9 @@ export async function createKafkaSink(
   writeAssignments: boolean,
 ): Promise<Sink> {
   const kafka = new Kafka(kafkaClientConfig(config, logger));
-  if (config.createTopics)
-    await ensureTopics(
-      kafka,
-      [config.assignmentsTopic, config.deadLetterTopic, config.eventsTopic],
-      logger,
-    );
+  // Dead letters carry the whole original value, which may be larger than the dead-letter
+  // topic accepts (an input topic with a larger max.message.bytes): they are cut to fit.
+  const deadLetterLimit = await prepareTopics(kafka, config, logger);
   const transactional = config.delivery === 'exactly-once';
   const compression = compressionType(config.compression);
   const transactionalId =
@@ -47,9 +44,6 @@ export async function createKafkaSink(
       allowAutoTopicCreation: false,
       ...(transactional ? { transactionalId } : {}),
     });
-  // Dead letters carry the whole original value, which may be larger than the dead-letter
-  // topic accepts (an input topic with a larger max.message.bytes): cut to fit.
-  const deadLetterLimit = await topicMessageLimit(kafka, config.deadLetterTopic, logger);
   let producer = newProducer();
   let connected: Promise<void> = producer.connect();
   await connected;
@@ -226,7 +220,7 @@ const FRAMING_BYTES = 512;
  * coordinates as headers. A value that would not fit the dead-letter topic's limit is cut to
  * fit and marked, so the dead letter is still written; its coordinates name the whole record.
  */
-export function deadLetterMessage(d: DeadLetter, limitBytes: number): KafkaMessage {
+function deadLetterMessage(d: DeadLetter, limitBytes: number): KafkaMessage {
   const headers: NonNullable<KafkaMessage['headers']> = {
     ...(d.record.headers ?? {}),
     'streamclust.reason': d.reason,
@@ -250,11 +244,39 @@ export function deadLetterMessage(d: DeadLetter, limitBytes: number): KafkaMessa
   };
 }
 
-/** The topic's max.message.bytes as the broker reports it; the broker default when unknown. */
-async function topicMessageLimit(kafka: Kafka, topic: string, logger: Logger): Promise<number> {
+/**
+ * In one admin session: creates the missing output topics (kafka.createTopics), then reads the
+ * dead-letter topic's max.message.bytes (the broker default when it cannot be read).
+ */
+async function prepareTopics(
+  kafka: Kafka,
+  config: Config['kafka'],
+  logger: Logger,
+): Promise<number> {
   const admin = kafka.admin();
+  await admin.connect();
   try {
-    await admin.connect();
+    if (config.createTopics) {
+      const topics = [config.assignmentsTopic, config.deadLetterTopic, config.eventsTopic];
+      const existing = new Set(await admin.listTopics());
+      const missing = topics.filter((t) => !existing.has(t));
+      if (missing.length > 0) {
+        await admin.createTopics({
+          topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
+          waitForLeaders: true,
+        });
+        logger.info('created output topics', { topics: missing.join(',') });
+      }
+    }
+    return await messageLimit(admin, config.deadLetterTopic, logger);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+/** The topic's max.message.bytes as the broker reports it; the broker default when unknown. */
+async function messageLimit(admin: Admin, topic: string, logger: Logger): Promise<number> {
+  try {
     const { resources } = await admin.describeConfigs({
       includeSynonyms: false,
       resources: [
@@ -272,8 +294,6 @@ async function topicMessageLimit(kafka: Kafka, topic: string, logger: Logger): P
       topic,
       error: String(error),
     });
-  } finally {
-    await admin.disconnect().catch(() => undefined);
   }
   return BROKER_DEFAULT_MESSAGE_BYTES;
 }
@@ -291,21 +311,4 @@ function groupByTopic(
     byTopic.set(o.topic, list);
   }
   return [...byTopic].map(([topic, partitions]) => ({ topic, partitions }));
-}
-
-async function ensureTopics(kafka: Kafka, topics: string[], logger: Logger): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const existing = new Set(await admin.listTopics());
-    const missing = topics.filter((t) => !existing.has(t));
-    if (missing.length === 0) return;
-    await admin.createTopics({
-      topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
-      waitForLeaders: true,
-    });
-    logger.info('created output topics', { topics: missing.join(',') });
-  } finally {
-    await admin.disconnect();
-  }
 }
