@@ -116,7 +116,9 @@ describe('streamclust run', () => {
             cli.stderr(),
           ),
         {
-          timeoutMs: 30_000,
+          // The store starts after pretraining, which may take up to training.pretrain.maxSeconds
+          // (60 s) when other test files share the CPU.
+          timeoutMs: 90_000,
           message: 'no status line with clusters and loss',
         },
       );
