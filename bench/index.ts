@@ -8,6 +8,7 @@ import { runDeliveryBench } from './delivery.js';
 import { runEngineBench } from './engine.js';
 import { runEvalBench } from './eval.js';
 import { runLossBench } from './losses.js';
+import { runThroughputBench } from './throughput.js';
 
 const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => Promise<void>> = {
   losses: runLossBench,
@@ -15,6 +16,7 @@ const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => P
   engine: runEngineBench,
   delivery: runDeliveryBench,
   eval: runEvalBench,
+  throughput: runThroughputBench,
   soak: async (options) => (await import('./soak.js')).runSoakBench(options),
 };
 
