@@ -230,6 +230,8 @@ export function evaluationConfig(
     'http.enabled': false,
     'log.statusIntervalMs': 0,
     'log.level': 'warn',
+    // Seeded evaluations give the same figures every time: each batch waits for its training.
+    'training.schedule': 'inline',
     ...defaults,
   };
   const applied = Object.fromEntries(Object.entries(evalDefaults).filter(([key]) => !isSet(key)));

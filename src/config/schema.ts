@@ -147,6 +147,7 @@ const trainingSchema = z
   .strictObject({
     mode: z.enum(['every', 'fraction', 'off']).default('every'),
     fraction: z.number().min(0).max(1).default(1),
+    schedule: z.enum(['background', 'inline']).default('background'),
     warmupBatches: nonNegativeInt.default(0),
     replayRatio: z.number().min(0).max(1000).default(4),
     anchors: positiveInt.max(65_536).default(256),

@@ -47,6 +47,7 @@ export async function evaluateLabelledFile(options: LabelledFileOptions): Promis
         http: { enabled: false },
         log: { level: 'silent', statusIntervalMs: 0 },
         model: { seed: defaults.model.seed + shift },
+        training: { schedule: 'inline' },
         losses: { positives: { seed: defaults.losses.positives.seed + shift } },
         cluster: {
           k: scan.labels.size,

@@ -81,6 +81,11 @@ export class Metrics {
     help: 'Optimiser steps taken by the embedding network.',
     registers: [this.registry],
   });
+  readonly trainingStepsSkipped = new Counter({
+    name: 'streamclust_training_steps_skipped_total',
+    help: 'Replay steps the arriving records bought that background training dropped because it was behind the stream (training.schedule: background).',
+    registers: [this.registry],
+  });
   readonly modelVersion = new Gauge({
     name: 'streamclust_model_version',
     help: 'Number of updates applied to the embedding network.',

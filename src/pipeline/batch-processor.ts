@@ -11,7 +11,8 @@
  * record is waiting), the store starts from what waits after `cluster.warmupMaxWaitMs`; with
  * fewer than k waiting it releases their chunks, so that a Kafka source fetches on. Once a
  * batch is assigned and written, the online learner (online-learner.ts) remembers it and trains
- * from its replay memory, so no record is scored by weights that trained on it.
+ * from its replay memory, so no record is scored by weights that trained on it: by default
+ * beside the stream, the next batch not waiting for those steps (training.schedule).
  */
 import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
@@ -39,6 +40,17 @@ import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from './serial-queue.js';
 import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
 import { Watermarks } from './watermarks.js';
+
+/** A batch after the first stage (decode, embed), waiting for the second (assign, write). */
+interface PreparedBatch {
+  records: SourceRecord[];
+  valid: DecodedRow[];
+  deadLetters: DeadLetter[];
+  embedded: EmbeddedBatch | undefined;
+  /** Embedded before the store started, so with the weights from before pretraining. */
+  beforeStore: boolean;
+  endBatch: () => void;
+}
 
 interface DecodedRow {
   record: SourceRecord;
@@ -90,13 +102,16 @@ export class BatchProcessor {
   /** Exactly-once only: which input offsets the outputs written so far complete. */
   private readonly watermarks: Watermarks | undefined;
   private restartsCounted = 0;
-  /** The stage a batch awaits now (see `during`); undefined between batches. */
-  private waitingOn: { stage: string; since: number } | undefined;
+  /** What the batches in flight await now (see `during`). */
+  private readonly waits = new Set<{ stage: string; since: number }>();
   /** Set while writes to the sinks fail and are being retried. */
   private sinkFailure: string | undefined;
   private readonly drift: DriftMonitor | undefined;
   private lastDrift: DriftReport | undefined;
+  /** The second stage of every batch (assign, write, settle), one batch at a time, in order. */
   private readonly queue = new SerialQueue();
+  /** The first stage (decode, embed), one batch at a time, in order, ahead of the second. */
+  private readonly firstStage = new SerialQueue();
   private trainer: TrainerPool | undefined;
   private readonly warmup: WarmupBuffer;
   private warmupTimer: NodeJS.Timeout | undefined;
@@ -153,14 +168,33 @@ export class BatchProcessor {
       : this.deps.config.model.embeddingDim;
   }
 
+  /**
+   * Processes one batch in two stages: decode and embed, then assign, write and settle. Batches
+   * pass each stage one at a time and in order, but while one is written the next one is decoded
+   * and embedded (the pipeline keeps two batches in flight), unless embedding a batch trains on
+   * it with the store's state (positives from a record field or key), which must then wait for
+   * the previous batch's assignment.
+   */
   process(records: SourceRecord[]): Promise<void> {
-    return this.queue.run(() => this.processNow(records));
+    if (!this.stagesOverlap)
+      return this.queue.run(async () => this.complete(await this.prepare(records)));
+    const prepared = this.firstStage.run(() => this.prepare(records));
+    return this.queue.run(async () => this.complete(await prepared));
+  }
+
+  /** Whether embedding never trains, so a batch can be embedded before the last is assigned. */
+  private get stagesOverlap(): boolean {
+    return (
+      !this.learner.hasNetwork || this.learner.replays || this.deps.config.training.mode === 'off'
+    );
   }
 
   /** Assigns whatever waits for the store (end of a bounded stream, or shutdown), then checkpoints. */
   finish(): Promise<void> {
     return this.queue.run(async () => {
       await this.startStore('end of stream');
+      // The steps the last batches bought are trained before the final checkpoint.
+      await this.during('training', () => this.learner.settle());
       if (this.deps.config.checkpoint.onShutdown) await this.checkpoint('shutdown');
     });
   }
@@ -186,17 +220,25 @@ export class BatchProcessor {
     };
   }
 
+  /** The longest wait of the batches in flight, undefined when none waits. */
+  private get waitingOn(): { stage: string; since: number } | undefined {
+    let oldest: { stage: string; since: number } | undefined;
+    for (const wait of this.waits)
+      if (oldest === undefined || wait.since < oldest.since) oldest = wait;
+    return oldest === undefined ? undefined : { ...oldest };
+  }
+
   /**
    * Awaits `work`, noting the stage meanwhile, so that a pipeline that stops moving can say what
    * it waits on (the status, a stall warning, the shutdown message) instead of falling silent.
    */
   private async during<T>(stage: string, work: () => Promise<T>): Promise<T> {
-    const outer = this.waitingOn;
-    this.waitingOn = { stage, since: Date.now() };
+    const wait = { stage, since: Date.now() };
+    this.waits.add(wait);
     try {
       return await work();
     } finally {
-      this.waitingOn = outer;
+      this.waits.delete(wait);
     }
   }
 
@@ -207,14 +249,16 @@ export class BatchProcessor {
 
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
+    await this.firstStage.idle();
     await this.queue.idle();
+    await this.learner.stop();
     await this.trainer?.close();
   }
 
-  private async processNow(records: SourceRecord[]): Promise<void> {
+  /** First stage: decode, and embed with the current weights. */
+  private async prepare(records: SourceRecord[]): Promise<PreparedBatch> {
     const { metrics } = this.deps;
     const endBatch = metrics.batchDuration.startTimer();
-    this.watermarks?.received(records);
     const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
     const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
@@ -242,12 +286,24 @@ export class BatchProcessor {
     }
     metrics.recordsDecoded.inc(valid.length);
     decodeTimer();
+    const beforeStore = !this.store.ready;
+    const embedded = valid.length > 0 ? await this.embed(valid) : undefined;
+    return { records, valid, deadLetters, embedded, beforeStore, endBatch };
+  }
 
+  /** Second stage: warm-up or assignment, the writes, settling, training, checkpoints. */
+  private async complete(batch: PreparedBatch): Promise<void> {
+    const { metrics } = this.deps;
+    const { records, valid, deadLetters, embedded, endBatch } = batch;
+    // Background training that failed fails the pipeline here, as an inline step would have.
+    this.learner.throwIfFailed();
+    this.watermarks?.received(records);
     const ready: EmbeddedBatch[] = [];
-    if (valid.length > 0) {
-      const embedded = await this.embed(valid);
-      if (this.store.ready) ready.push(embedded);
-      else if (this.warmup.add({ ...embedded, raw: rawFeatures(valid, this.decoder.dim) }))
+    if (embedded !== undefined) {
+      if (this.store.ready) {
+        // Embedded while the store was starting: the network has been pretrained since.
+        ready.push(batch.beforeStore ? await this.embedAgain(embedded) : embedded);
+      } else if (this.warmup.add({ ...embedded, raw: rawFeatures(valid, this.decoder.dim) }))
         await this.startStore('warm-up sample complete');
       else this.armWarmupTimer();
     }
@@ -263,9 +319,11 @@ export class BatchProcessor {
     ) {
       const trainer = this.trainer;
       const rows = ready.reduce((n, b) => n + b.records.length, 0);
-      await this.during('training', () =>
-        this.learner.trainOnArrival(trainer, this.store, rows, this.counts.batches),
-      );
+      if (this.learner.inBackground) this.learner.trainBehind(trainer, this.store, rows);
+      else
+        await this.during('training', () =>
+          this.learner.trainOnArrival(trainer, this.store, rows, this.counts.batches),
+        );
     }
     this.counts.batches += 1;
     metrics.batches.inc();
@@ -302,15 +360,17 @@ export class BatchProcessor {
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
     const trainer = this.trainer;
     const result = await this.during('the trainer worker', () =>
-      trainer.step({
-        // The buffer is transferred to the worker: keep our own copy for the drift statistics.
-        features: features.slice(),
-        rows: rows.length,
-        train,
-        phase: this.learner.phase(),
-        seed: this.counts.batches,
-        ...(train ? { ...storeInputs(this.store), ...this.labels(rows) } : {}),
-      }),
+      this.learner.exclusive(() =>
+        trainer.step({
+          // The buffer is transferred to the worker: keep our own copy for the drift statistics.
+          features: features.slice(),
+          rows: rows.length,
+          train,
+          phase: this.learner.phase(),
+          seed: this.counts.batches,
+          ...(train ? { ...storeInputs(this.store), ...this.labels(rows) } : {}),
+        }),
+      ),
     );
     timer();
     const restarted = this.trainer.restarts - this.restartsCounted;
@@ -394,6 +454,11 @@ export class BatchProcessor {
     await this.writeAndSettle(batches, []);
   }
 
+  private async embedAgain(batch: EmbeddedBatch): Promise<EmbeddedBatch> {
+    const again = await this.embedOnly(batch.features, batch.records.length);
+    return { ...batch, ...again };
+  }
+
   /** Embeds rows with the current model, without training (the waiting records at start). */
   private async embedOnly(
     features: Float32Array,
@@ -401,13 +466,16 @@ export class BatchProcessor {
   ): Promise<{ embeddings: Float32Array; modelVersion: number }> {
     if (this.trainer === undefined) return { embeddings: features.slice(), modelVersion: 0 };
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
-    const result = await this.trainer.step({
-      features: features.slice(),
-      rows,
-      train: false,
-      phase: 'full',
-      seed: this.counts.batches,
-    });
+    const trainer = this.trainer;
+    const result = await this.learner.exclusive(() =>
+      trainer.step({
+        features: features.slice(),
+        rows,
+        train: false,
+        phase: 'full',
+        seed: this.counts.batches,
+      }),
+    );
     timer();
     return { embeddings: result.embeddings, modelVersion: result.modelVersion };
   }
@@ -525,12 +593,15 @@ export class BatchProcessor {
     if (!this.checkpointer.enabled || !this.store.ready) return;
     if (this.learner.hasNetwork && this.trainer === undefined) return;
     if (this.warmup.rows > 0) return;
+    // Model, store and memory are written as one state: no background step runs in between.
+    await this.learner.settle();
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
     // Without a network (model.kind: none) the model part is empty: the store is the state.
+    const trainer = this.trainer;
     const model =
-      this.trainer === undefined
+      trainer === undefined
         ? { version: 0, variables: pack([]), optimizer: pack([]) }
-        : await this.trainer.getState();
+        : await this.learner.exclusive(() => trainer.getState());
     const memory = this.learner.memorySnapshot;
     const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
       writtenAt: new Date().toISOString(),

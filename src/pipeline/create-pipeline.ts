@@ -4,11 +4,15 @@
  *   source chunks ─► records ─► microBatch(size, maxWait) ─► BatchProcessor (decode, worker,
  *   store, sinks) ─► settle ─► the source commits
  *
+ * Two batches are in the processor at once: one decoded and embedded while the one before it is
+ * assigned and written (see BatchProcessor.process); the store and the writes still take them
+ * one at a time, in order.
+ *
  * Nothing reaches back upstream except the settling of records, which is what lets a source
  * commit or read further.
  */
 import { Kafka } from 'kafkajs';
-import { concatMap, from, mergeMap, tap, type Subscription } from 'rxjs';
+import { from, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
 import { describeRefusal, protocolType, RefusedError } from '../errors.js';
@@ -269,7 +273,8 @@ export async function createPipeline(
             }),
             mergeMap((chunk) => chunk.records),
             microBatch(config.batch.size, config.batch.maxWaitMs),
-            concatMap((batch) => from(processor.process(batch))),
+            // Two batches in flight: one decoded and embedded while the other is written.
+            mergeMap((batch) => from(processor.process(batch)), 2),
           )
           .subscribe({ error: reject, complete: resolve });
       });

@@ -15,6 +15,14 @@
  *   steps as the sample has anchors' worth of rows), stopping early after `maxSeconds`, with
  *   progress in the log. The store then starts from the pretrained embedding instead of a
  *   random one.
+ * - Schedule (training.schedule): `inline` spends a batch's budget before the next batch is
+ *   processed (a seeded run is reproducible: evaluate and replay use it); `background` (the
+ *   default for `run`) spends it in a loop beside the stream, so that a batch never waits for
+ *   the steps its records bought, only for the one step the worker may be in the middle of.
+ *   When that loop falls behind, the draws owed beyond one batch's worth are dropped and
+ *   counted: under load the network trains less per record instead of slowing the stream.
+ *   Every call into the trainer goes through `exclusive`, one at a time, so a training step's
+ *   gradients and its update are never interleaved with another caller's work.
  * - The store follows the network: after every `training.realign.everySteps` steps, a memory
  *   sample of `training.realign.sample` rows is embedded with the new weights and every
  *   centroid moves to the mean of its members (OnlineKMeans.realign), so assignments and
@@ -32,6 +40,7 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ReplayMemory, type ReplayMemorySnapshot } from '../model/replay-memory.js';
 import type { BatchStepResult, BatchStepTask, TrainerPool } from '../model/trainer-pool.js';
+import { SerialQueue } from './serial-queue.js';
 
 export interface LearnerDeps {
   config: Config;
@@ -57,6 +66,16 @@ export class OnlineLearner {
   private stepsSinceRealign = 0;
   private lastLossValue: number | undefined;
   private version = 0;
+  /** Every call into the trainer, one at a time (see `exclusive`). */
+  private readonly trainerAccess = new SerialQueue();
+  /** The background training loop while it runs (training.schedule: background). */
+  private loop: Promise<void> | undefined;
+  /** Seeds of background steps (inline steps are seeded by their batch). */
+  private backgroundSeed = 0;
+  /** Set by `stop`: the background loop ends after its current step. */
+  private stopped = false;
+  /** The error that ended the background loop, thrown to the next caller. */
+  private failure: unknown;
 
   constructor(deps: LearnerDeps, resume?: { steps: number; memory?: ReplayMemorySnapshot }) {
     this.deps = deps;
@@ -152,6 +171,81 @@ export class OnlineLearner {
   }
 
   /**
+   * Runs `work` on the trainer when no other call into it is in progress: the batch path's
+   * embedding, the checkpoint's state read and the learner's own steps never interleave.
+   */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.trainerAccess.run(work);
+  }
+
+  /** Whether arriving records' steps run beside the stream (training.schedule: background). */
+  get inBackground(): boolean {
+    return this.deps.config.training.schedule === 'background';
+  }
+
+  /**
+   * Background schedule: adds the draws `rows` arriving records buy and makes sure the loop
+   * that spends them runs; returns at once. Draws owed beyond one batch's worth (or one step)
+   * are dropped and counted. Throws the error that ended an earlier loop.
+   */
+  trainBehind(trainer: TrainerPool, store: OnlineKMeans, rows: number): void {
+    this.throwIfFailed();
+    const { replayRatio, anchors } = this.deps.config.training;
+    const cap = Math.max(anchors, replayRatio * this.deps.config.batch.size);
+    this.budget += replayRatio * rows;
+    if (this.budget > cap) {
+      const dropped = Math.floor((this.budget - cap) / anchors);
+      if (dropped > 0) this.deps.metrics.trainingStepsSkipped.inc(dropped);
+      this.budget = cap;
+    }
+    if (this.loop !== undefined || this.stopped) return;
+    this.loop = this.spendBudget(trainer, store)
+      .catch((error: unknown) => {
+        this.failure = error;
+      })
+      .finally(() => {
+        this.loop = undefined;
+      });
+  }
+
+  /** Waits for the background loop to finish what it owes (checkpoints, end of stream). */
+  async settle(): Promise<void> {
+    while (this.loop !== undefined) await this.loop;
+    this.throwIfFailed();
+  }
+
+  /** Ends the background loop after its current step; what was still owed is not trained. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.budget = 0;
+    while (this.loop !== undefined) await this.loop;
+  }
+
+  /** Throws the error that ended the background loop, once. */
+  throwIfFailed(): void {
+    if (this.failure === undefined) return;
+    const error = this.failure;
+    this.failure = undefined;
+    throw error;
+  }
+
+  private async spendBudget(trainer: TrainerPool, store: OnlineKMeans): Promise<void> {
+    const { anchors, realign } = this.deps.config.training;
+    while (!this.stopped && this.budget >= anchors) {
+      this.budget -= anchors;
+      const last = await this.trainFromMemory(trainer, store, 2_000_000 + this.backgroundSeed++, 1);
+      if (last === undefined) return;
+      if (last.trained) this.stepsSinceRealign += 1;
+      if (store.ready && this.stepsSinceRealign >= realign.everySteps) {
+        this.stepsSinceRealign = 0;
+        const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'realign' });
+        await this.realign(trainer, store);
+        timer();
+      }
+    }
+  }
+
+  /**
    * The replay steps `rows` arriving records buy (training.replayRatio anchor draws each), then,
    * every training.realign.everySteps steps, the store brought up to date with the new weights.
    * Returns the last step's result, undefined when no step ran.
@@ -202,7 +296,7 @@ export class OnlineLearner {
         anchors: Math.min(training.anchors, rows),
         ...(store?.ready === true ? storeInputs(store) : {}),
       };
-      last = await trainer.step(task);
+      last = await this.exclusive(() => trainer.step(task));
       this.observe(last);
     }
     timer();
@@ -267,7 +361,9 @@ export class OnlineLearner {
     if (sample === 0 || memory === undefined) return;
     const features = memory.sample(sample);
     const rows = features.length / memory.dim;
-    const result = await trainer.step({ features, rows, train: false, phase: 'full', seed: 0 });
+    const result = await this.exclusive(() =>
+      trainer.step({ features, rows, train: false, phase: 'full', seed: 0 }),
+    );
     store.realign(result.embeddings, iterations);
   }
 }

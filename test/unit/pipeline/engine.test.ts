@@ -199,6 +199,47 @@ describe('the trainer engine inside the pipeline', () => {
     expect(peak).toBeLessThanOrEqual(3 * 100);
   });
 
+  it('decodes and embeds the next batch while the previous one is written, and writes in order', async () => {
+    const written: number[] = [];
+    let held = false;
+    /** Records decoded beyond the end of the batch being written, while its write was held. */
+    let ahead = 0;
+    const metrics = new Metrics({ defaultMetrics: false });
+    const decoded = async () => (await metrics.recordsDecoded.get()).values[0]?.value ?? 0;
+    const sink: Sink = {
+      write: async (output) => {
+        const offsets = output.assignments.map((a) => Number(a.record.offset));
+        // Hold one write after the store started until the next batch is decoded (or 5 s).
+        if (!held && offsets.length > 0 && offsets[0]! >= 600) {
+          held = true;
+          const end = offsets[0]! + offsets.length;
+          const until = Date.now() + 5_000;
+          while (Date.now() < until) {
+            ahead = (await decoded()) - end;
+            if (ahead >= 100) break;
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }
+        written.push(...offsets);
+      },
+      close: async () => undefined,
+    };
+    const pipeline = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 1500, recordsPerSecond: 0, chunkSize: 100 },
+        batch: { size: 100, maxInFlight: 4 },
+        cluster: { k: 5, warmupSize: 200, reservoirSize: 200 },
+      }),
+      { logger: silentLogger, sink, metrics },
+    );
+    await pipeline.run();
+    // While that write was held, the following batch (100 records) had been decoded and embedded.
+    expect(held).toBe(true);
+    expect(ahead).toBe(100);
+    // Outputs still leave in input order, each record once.
+    expect(written).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+  });
+
   // auto is the native backend where `npm run setup:native` built it (CI); wasm is the fallback.
   it.each(['auto', 'wasm'] as const)(
     'a checkpoint restored in new processes reproduces the same embeddings and assignments (model.backend=%s)',
