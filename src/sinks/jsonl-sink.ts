@@ -6,7 +6,7 @@
 import { createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { dirname } from 'node:path';
 
-import { assignmentValue, deadLetterValue, type BatchOutput, type Sink } from './sink.js';
+import { assignmentJson, deadLetterValue, type BatchOutput, type Sink } from './sink.js';
 
 export interface JsonlSinkOptions {
   /** 'stdout', a file path, or undefined to drop assignments (metrics only). */
@@ -29,10 +29,7 @@ export function createJsonlSink(options: JsonlSinkOptions): Sink {
       const writes: Promise<void>[] = [];
       if (assignmentStream !== undefined && output.assignments.length > 0) {
         writes.push(
-          write(
-            assignmentStream,
-            output.assignments.map((a) => JSON.stringify(assignmentValue(a))).join('\n') + '\n',
-          ),
+          write(assignmentStream, output.assignments.map(assignmentJson).join('\n') + '\n'),
         );
       }
       if (options.deadLetterFile !== undefined && output.deadLetters.length > 0) {

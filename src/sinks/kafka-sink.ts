@@ -20,7 +20,7 @@ import { protocolType, RefusedError, StreamclustError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { compressionType } from '../sources/kafka-codecs.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
-import { assignmentValue, type BatchOutput, type DeadLetter, type Sink } from './sink.js';
+import { assignmentJson, type BatchOutput, type DeadLetter, type Sink } from './sink.js';
 
 export async function createKafkaSink(
   config: Config['kafka'],
@@ -99,7 +99,7 @@ export async function createKafkaSink(
           topic: config.assignmentsTopic,
           messages: output.assignments.map((a) => ({
             key: a.record.key,
-            value: JSON.stringify(assignmentValue(a)),
+            value: assignmentJson(a),
           })),
         });
       }
