@@ -1,7 +1,7 @@
 /**
  * The one place the stages are composed:
  *
- *   source chunks ─► records ─► microBatch(size, maxWait) ─► BatchProcessor (decode, worker,
+ *   source chunks ─► fetchedBatches(size, maxWait) ─► BatchProcessor (decode, worker,
  *   store, sinks) ─► settle ─► the source commits
  *
  * Two batches are in the processor at once: one decoded and embedded while the one before it is
@@ -12,7 +12,7 @@
  * commit or read further.
  */
 import { Kafka } from 'kafkajs';
-import { from, mergeMap, tap, type Subscription } from 'rxjs';
+import { from, map, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
 import { describeRefusal, protocolType, RefusedError } from '../errors.js';
@@ -42,7 +42,7 @@ import {
   type SourceOffset,
 } from '../sinks/checkpoint.js';
 import { stateDigest } from './checkpointer.js';
-import { microBatch } from './micro-batch.js';
+import { fetchedBatches } from './micro-batch.js';
 import { openWithRetry } from './open-sink.js';
 
 export interface PipelineOptions {
@@ -271,8 +271,8 @@ export async function createPipeline(
               consumed += chunk.records.length;
               metrics.recordsConsumed.inc(chunk.records.length);
             }),
-            mergeMap((chunk) => chunk.records),
-            microBatch(config.batch.size, config.batch.maxWaitMs),
+            map((chunk) => chunk.records),
+            fetchedBatches(config.batch.size, config.batch.maxWaitMs),
             // Two batches in flight: one decoded and embedded while the other is written.
             mergeMap((batch) => from(processor.process(batch)), 2),
           )

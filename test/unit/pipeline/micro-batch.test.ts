@@ -2,7 +2,7 @@ import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 
-import { microBatch } from '../../../src/pipeline/micro-batch.js';
+import { fetchedBatches, microBatch } from '../../../src/pipeline/micro-batch.js';
 
 function scheduler(): TestScheduler {
   return new TestScheduler((actual, expected) => expect(actual).toEqual(expected));
@@ -82,5 +82,54 @@ describe('microBatch', () => {
     subject.complete();
     await done;
     expect(batches).toEqual([[1, 2], [3], [4]]);
+  });
+});
+
+describe('fetchedBatches', () => {
+  it('closes a partial batch as soon as the fetched records are in, not after maxWaitMs', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('x 9ms z 50ms |', { x: ['a', 'b'], z: ['c'] });
+      expectObservable(source.pipe(fetchedBatches(5, 100))).toBe('u 9ms v 50ms |', {
+        u: ['a', 'b'],
+        v: ['c'],
+      });
+    });
+  });
+
+  it('puts the chunks that arrive together into one batch', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('(xz) 50ms |', { x: ['a', 'b'], z: ['c'] });
+      expectObservable(source.pipe(fetchedBatches(5, 100))).toBe('u 53ms |', {
+        u: ['a', 'b', 'c'],
+      });
+    });
+  });
+
+  it('cuts a large fetch into full batches and closes the rest at once', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('x 50ms |', { x: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] });
+      expectObservable(source.pipe(fetchedBatches(3, 100))).toBe('(uvw) 46ms |', {
+        u: ['a', 'b', 'c'],
+        v: ['d', 'e', 'f'],
+        w: ['g'],
+      });
+    });
+  });
+
+  it('works with real time: a fetch waits for no timer', async () => {
+    const subject = new Subject<number[]>();
+    const batches: number[][] = [];
+    const at: number[] = [];
+    const started = performance.now();
+    subject.pipe(fetchedBatches(100, 10_000)).subscribe((b) => {
+      batches.push(b);
+      at.push(performance.now() - started);
+    });
+    subject.next([1, 2]);
+    subject.next([3]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(batches).toEqual([[1, 2, 3]]);
+    expect(at[0]).toBeLessThan(1_000);
+    subject.complete();
   });
 });
