@@ -1,9 +1,11 @@
 /**
- * One micro-batch through the stages after batching: decode → embed/train (worker) → assign and
- * update (centroid store, main thread) → sinks → settle the records' chunks (the source commits).
+ * One micro-batch through the stages after batching, in two stages: decode → embed (worker),
+ * then assign and update (batch-assigner.ts: store, lifecycle, drift) → write (sink-writer.ts,
+ * retried while the sinks are away) → settle the records' chunks (the source commits).
  *
- * Batches are processed one at a time, in order: the store is a single writer, and the order
- * of its updates is what makes a seeded run reproducible. Until the store is initialised, the
+ * Each stage takes one batch at a time, in order: the store is a single writer, and the order
+ * of its updates is what makes a seeded run reproducible; the next batch is decoded and
+ * embedded while the previous one is written (see `process`). Until the store is initialised, the
  * embedded batches wait in a WarmupBuffer (their records are not settled, so nothing is
  * committed); when `cluster.warmupSize` records wait they are standardised again with the
  * warm-up's statistics (see warm-up.ts), the network pretrains on them, they are embedded, the
@@ -16,12 +18,11 @@
  */
 import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
-import { isRetriable } from '../errors.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { onlineKMeansOptionsFromConfig } from '../cluster/config.js';
-import { OnlineKMeans, type LifecycleEvent } from '../cluster/online-k-means.js';
-import { DriftMonitor, type DriftReport } from '../drift/drift-monitor.js';
+import { OnlineKMeans } from '../cluster/online-k-means.js';
+import type { DriftReport } from '../drift/drift-monitor.js';
 import { resolveLabels } from '../losses/positives.js';
 import {
   modelStateFromJson,
@@ -32,12 +33,13 @@ import {
 import type { TrainerPool } from '../model/trainer-pool.js';
 import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { Assignment, BatchOutput, DeadLetter, Sink, StreamEvent } from '../sinks/sink.js';
-import type { BatchReport, PipelineObserver } from './batch-report.js';
+import type { DeadLetter, Sink } from '../sinks/sink.js';
+import { BatchAssigner } from './batch-assigner.js';
+import type { PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
-import { publishDrift } from './drift-metrics.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from './serial-queue.js';
+import { SinkWriter } from './sink-writer.js';
 import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
 import { Watermarks } from './watermarks.js';
 
@@ -104,10 +106,8 @@ export class BatchProcessor {
   private restartsCounted = 0;
   /** What the batches in flight await now (see `during`). */
   private readonly waits = new Set<{ stage: string; since: number }>();
-  /** Set while writes to the sinks fail and are being retried. */
-  private sinkFailure: string | undefined;
-  private readonly drift: DriftMonitor | undefined;
-  private lastDrift: DriftReport | undefined;
+  private readonly writer: SinkWriter;
+  private readonly assigner: BatchAssigner;
   /** The second stage of every batch (assign, write, settle), one batch at a time, in order. */
   private readonly queue = new SerialQueue();
   /** The first stage (decode, embed), one batch at a time, in order, ahead of the second. */
@@ -120,7 +120,7 @@ export class BatchProcessor {
 
   constructor(deps: BatchProcessorDeps) {
     this.deps = deps;
-    const { cluster, losses, decode, drift } = deps.config;
+    const { cluster, losses, decode } = deps.config;
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
     this.checkpointer = new Checkpointer(deps.config.checkpoint);
@@ -148,7 +148,8 @@ export class BatchProcessor {
       this.modelVersion = resume.model.version;
       deps.metrics.storeReady.set(this.store.ready ? 1 : 0);
     }
-    this.drift = drift.enabled ? new DriftMonitor(drift) : undefined;
+    this.writer = new SinkWriter(deps.sink, deps.logger);
+    this.assigner = new BatchAssigner(deps);
     this.warmup = new WarmupBuffer(cluster.warmupSize);
   }
 
@@ -215,7 +216,7 @@ export class BatchProcessor {
       storeVersion: this.store.version,
       lastCheckpointAt: this.checkpointer.lastWrittenAt,
       workerRestarts: this.trainer?.restarts ?? 0,
-      sinkFailure: this.sinkFailure,
+      sinkFailure: this.writer.failure,
       waitingOn: this.waitingOn,
     };
   }
@@ -244,7 +245,7 @@ export class BatchProcessor {
 
   /** The drift statistics of the last batch, once the monitor has seen one. */
   get lastDriftReport(): DriftReport | undefined {
-    return this.lastDrift;
+    return this.assigner.lastDrift;
   }
 
   async close(): Promise<void> {
@@ -483,7 +484,9 @@ export class BatchProcessor {
   private async writeAndSettle(batches: EmbeddedBatch[], deadLetters: DeadLetter[]): Promise<void> {
     const { metrics } = this.deps;
     const assignTimer = metrics.stageDuration.startTimer({ stage: 'assign' });
-    const assigned = batches.map((batch) => this.assignBatch(batch));
+    const assigned = batches.map((batch) =>
+      this.assigner.assign(this.store, batch, this.decoder.dim),
+    );
     const assignments = assigned.flatMap((a) => a.assignments);
     const events = assigned.flatMap((a) => a.report.events);
     metrics.storeVersion.set(this.store.version);
@@ -499,7 +502,7 @@ export class BatchProcessor {
       offsets = this.watermarks.offsets();
     }
     await this.during('the sink write', () =>
-      this.writeWithRetry({
+      this.writer.write({
         assignments,
         deadLetters,
         events,
@@ -517,75 +520,6 @@ export class BatchProcessor {
     for (const { report } of assigned) {
       for (const observer of this.deps.observers ?? []) observer.onBatch?.(report);
     }
-  }
-
-  /** Assigns one batch and updates the store and the drift monitor with it. */
-  private assignBatch(batch: EmbeddedBatch): { assignments: Assignment[]; report: BatchReport } {
-    const before = this.drift === undefined ? undefined : this.store.centroids();
-    const update = this.deps.config.cluster.frozen
-      ? { ...this.store.assign(batch.embeddings), events: [] }
-      : this.store.update(batch.embeddings, {
-          eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
-        });
-    const { clusterIds, distances } = update;
-    const storeVersion = this.store.version;
-    const assignments = batch.records.map((record, i) => ({
-      record,
-      clusterId: clusterIds[i] as number,
-      distance: distances[i] as number,
-      modelVersion: batch.modelVersion,
-      storeVersion,
-    }));
-    const events: StreamEvent[] = update.events.map((e) => this.lifecycleEvent(e));
-    const after = this.store.centroids();
-    let drift: DriftReport | undefined;
-    if (this.drift !== undefined && before !== undefined) {
-      drift = this.drift.observe({
-        clusterIds,
-        distances,
-        centroids: { before, after },
-        inputs: batch.features,
-      });
-      this.recordDrift(drift);
-      for (const e of drift.events) {
-        events.push({ type: 'drift', kind: e.kind, detail: { ...e }, at: Date.now() });
-      }
-    }
-    const report: BatchReport = {
-      at: Date.now(),
-      records: batch.records,
-      labels: batch.labels,
-      features: batch.features,
-      inputDim: this.decoder.dim,
-      embeddings: batch.embeddings,
-      embeddingDim: this.store.dim,
-      clusterIds,
-      distances,
-      centroids: after,
-      drift,
-      events,
-      modelVersion: batch.modelVersion,
-      storeVersion,
-      losses: batch.losses,
-    };
-    return { assignments, report };
-  }
-
-  private lifecycleEvent(e: LifecycleEvent): StreamEvent {
-    this.deps.metrics.lifecycleEvents.inc({ kind: e.kind });
-    if (e.kind !== 'born' || e.batch > 0) {
-      this.deps.logger.info(`cluster ${e.kind}`, {
-        cluster: e.clusterId,
-        related: e.relatedId,
-        reason: e.reason,
-      });
-    }
-    return { type: 'lifecycle', kind: e.kind, detail: { ...e }, at: Date.now() };
-  }
-
-  private recordDrift(report: DriftReport): void {
-    this.lastDrift = report;
-    publishDrift(report, this.deps.metrics, this.deps.logger);
   }
 
   /** Writes a checkpoint now, if checkpoints are on and the state is whole (no warm-up wait). */
@@ -622,33 +556,6 @@ export class BatchProcessor {
       modelVersion: model.version,
       storeVersion: this.store.version,
     });
-  }
-
-  /**
-   * Writes to the sinks until they acknowledge. A retriable failure (the broker away, a leader
-   * moving) is retried with capped exponential backoff for as long as it lasts, and reported on
-   * /readyz meanwhile; the source is held back by the unsettled records, so nothing piles up. A
-   * permanent failure stops the pipeline: its records stay uncommitted and are read again.
-   */
-  private async writeWithRetry(output: BatchOutput): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await this.deps.sink.write(output);
-        if (this.sinkFailure !== undefined) this.deps.logger.info('the sinks accept writes again');
-        this.sinkFailure = undefined;
-        return;
-      } catch (error) {
-        if (!isRetriable(error)) throw error;
-        this.sinkFailure = String(error);
-        const delay = Math.min(10_000, 250 * 2 ** Math.min(attempt, 6));
-        this.deps.logger.warn('writing to the sinks failed; retrying', {
-          attempt,
-          delayMs: delay,
-          error: String(error),
-        });
-        await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
   }
 }
 

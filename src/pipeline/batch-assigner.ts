@@ -1,0 +1,97 @@
+/**
+ * The store's side of a batch: assigns its embedded records (updating the store unless it is
+ * frozen), turns the store's lifecycle changes into events, feeds the drift monitor and builds
+ * the report the observers (metrics, live view, evaluation) receive. Runs on the main thread,
+ * one batch at a time and in input order, because the store's updates are what makes a seeded
+ * run reproducible.
+ */
+import type { LifecycleEvent, OnlineKMeans } from '../cluster/online-k-means.js';
+import type { Config } from '../config/schema.js';
+import { DriftMonitor, type DriftReport } from '../drift/drift-monitor.js';
+import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { Assignment, StreamEvent } from '../sinks/sink.js';
+import type { BatchReport } from './batch-report.js';
+import { publishDrift } from './drift-metrics.js';
+import type { EmbeddedBatch } from './warm-up.js';
+
+export class BatchAssigner {
+  private readonly deps: { config: Config; logger: Logger; metrics: Metrics };
+  private readonly drift: DriftMonitor | undefined;
+  /** The drift statistics of the last batch, once the monitor has seen one. */
+  lastDrift: DriftReport | undefined;
+
+  constructor(deps: { config: Config; logger: Logger; metrics: Metrics }) {
+    this.deps = deps;
+    this.drift = deps.config.drift.enabled ? new DriftMonitor(deps.config.drift) : undefined;
+  }
+
+  /** Assigns one batch and updates the store and the drift monitor with it. */
+  assign(
+    store: OnlineKMeans,
+    batch: EmbeddedBatch,
+    inputDim: number,
+  ): { assignments: Assignment[]; report: BatchReport } {
+    const before = this.drift === undefined ? undefined : store.centroids();
+    const update = this.deps.config.cluster.frozen
+      ? { ...store.assign(batch.embeddings), events: [] }
+      : store.update(batch.embeddings, {
+          eventTimeMs: batch.records[0]?.timestamp ?? Date.now(),
+        });
+    const { clusterIds, distances } = update;
+    const storeVersion = store.version;
+    const assignments = batch.records.map((record, i) => ({
+      record,
+      clusterId: clusterIds[i] as number,
+      distance: distances[i] as number,
+      modelVersion: batch.modelVersion,
+      storeVersion,
+    }));
+    const events: StreamEvent[] = update.events.map((e) => this.lifecycleEvent(e));
+    const after = store.centroids();
+    let drift: DriftReport | undefined;
+    if (this.drift !== undefined && before !== undefined) {
+      drift = this.drift.observe({
+        clusterIds,
+        distances,
+        centroids: { before, after },
+        inputs: batch.features,
+      });
+      this.lastDrift = drift;
+      publishDrift(drift, this.deps.metrics, this.deps.logger);
+      for (const e of drift.events) {
+        events.push({ type: 'drift', kind: e.kind, detail: { ...e }, at: Date.now() });
+      }
+    }
+    const report: BatchReport = {
+      at: Date.now(),
+      records: batch.records,
+      labels: batch.labels,
+      features: batch.features,
+      inputDim,
+      embeddings: batch.embeddings,
+      embeddingDim: store.dim,
+      clusterIds,
+      distances,
+      centroids: after,
+      drift,
+      events,
+      modelVersion: batch.modelVersion,
+      storeVersion,
+      losses: batch.losses,
+    };
+    return { assignments, report };
+  }
+
+  private lifecycleEvent(e: LifecycleEvent): StreamEvent {
+    this.deps.metrics.lifecycleEvents.inc({ kind: e.kind });
+    if (e.kind !== 'born' || e.batch > 0) {
+      this.deps.logger.info(`cluster ${e.kind}`, {
+        cluster: e.clusterId,
+        related: e.relatedId,
+        reason: e.reason,
+      });
+    }
+    return { type: 'lifecycle', kind: e.kind, detail: { ...e }, at: Date.now() };
+  }
+}
