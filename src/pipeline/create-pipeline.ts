@@ -12,7 +12,7 @@
  * commit or read further.
  */
 import { Kafka } from 'kafkajs';
-import { from, map, mergeMap, tap, type Subscription } from 'rxjs';
+import { Subject, from, map, mergeMap, tap, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
 import { describeRefusal, protocolType, RefusedError } from '../errors.js';
@@ -54,6 +54,9 @@ export interface PipelineOptions {
   /** Receive a report after every assigned batch (live view, evaluation, tests). */
   observers?: readonly PipelineObserver[];
 }
+
+/** Batches in the processor at once: one decoded and embedded while the other is written. */
+const BATCHES_IN_FLIGHT = 2;
 
 export interface PipelineStatus extends ProcessorStatus {
   recordsConsumed: number;
@@ -260,6 +263,8 @@ export async function createPipeline(
         ),
       );
     };
+    let batchesInFlight = 0;
+    const batchDone = new Subject<void>();
     try {
       await openSink();
       lag?.start();
@@ -272,9 +277,20 @@ export async function createPipeline(
               metrics.recordsConsumed.inc(chunk.records.length);
             }),
             map((chunk) => chunk.records),
-            fetchedBatches(config.batch.size, config.batch.maxWaitMs),
+            fetchedBatches(config.batch.size, config.batch.maxWaitMs, {
+              canTake: () => batchesInFlight < BATCHES_IN_FLIGHT,
+              taken: batchDone,
+            }),
             // Two batches in flight: one decoded and embedded while the other is written.
-            mergeMap((batch) => from(processor.process(batch)), 2),
+            mergeMap((batch) => {
+              batchesInFlight += 1;
+              return from(
+                processor.process(batch).finally(() => {
+                  batchesInFlight -= 1;
+                  batchDone.next();
+                }),
+              );
+            }, BATCHES_IN_FLIGHT),
           )
           .subscribe({ error: reject, complete: resolve });
       });

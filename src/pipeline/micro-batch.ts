@@ -7,13 +7,14 @@
  * unsubscribe, error and completion (like RxJS' own `bufferTime`, but the clock starts at the
  * first item rather than ticking on a fixed period, so a quiet stream costs nothing).
  *
- * `fetchedBatches(size, maxWaitMs)`: the same over the chunks a source delivers (one Kafka
- * fetch, one read of a file), and a partial batch also closes as soon as the records fetched so
- * far are all in it: once the chunks that arrived together have been taken (the next turn of
- * the event loop), nothing more is waiting, and holding the batch open for `maxWaitMs` would
- * only idle the pipeline. Under load fetches are large and batches full; on a slow stream a
- * record waits for its fetch, not for a timer. `maxWaitMs` still bounds the wait of a record
- * in an open batch.
+ * `fetchedBatches(size, maxWaitMs, { canTake, taken })`: the same over the chunks a source
+ * delivers (one Kafka fetch, one read of a file), and a partial batch also closes as soon as
+ * the records fetched so far are all in it and the pipeline can take a batch (`canTake()`):
+ * holding it open for `maxWaitMs` then would only idle the pipeline. While the pipeline is busy
+ * the batch keeps filling, and it closes when the pipeline reports a batch done (`taken`), when
+ * it is full, or after `maxWaitMs`. So a slow stream's record waits for its fetch, not for a
+ * timer, and under load batches grow towards `size` instead of each small fetch paying a whole
+ * batch's fixed costs (a worker round trip, a sink write).
  */
 import {
   Observable,
@@ -36,23 +37,31 @@ export function microBatch<T>(
   scheduler: SchedulerLike = asyncScheduler,
 ): OperatorFunction<T, T[]> {
   checkArguments(size, maxWaitMs);
-  return batching<T, T>(size, maxWaitMs, scheduler, (item, add) => add(item), false);
+  return batching<T, T>(size, maxWaitMs, scheduler, (item, add) => add(item), undefined);
+}
+
+export interface FetchedBatchOptions {
+  scheduler?: SchedulerLike;
+  /** Whether the pipeline can take a batch now (default: always). */
+  canTake?: () => boolean;
+  /** Emits when the pipeline finished a batch, so a waiting partial batch may close. */
+  taken?: Observable<unknown>;
 }
 
 export function fetchedBatches<T>(
   size: number,
   maxWaitMs: number,
-  scheduler: SchedulerLike = asyncScheduler,
+  options: FetchedBatchOptions = {},
 ): OperatorFunction<readonly T[], T[]> {
   checkArguments(size, maxWaitMs);
   return batching<readonly T[], T>(
     size,
     maxWaitMs,
-    scheduler,
+    options.scheduler ?? asyncScheduler,
     (chunk, add) => {
       for (const item of chunk) add(item);
     },
-    true,
+    { canTake: options.canTake ?? (() => true), taken: options.taken },
   );
 }
 
@@ -61,13 +70,24 @@ function batching<In, T>(
   maxWaitMs: number,
   scheduler: SchedulerLike,
   take: (input: In, add: (item: T) => void) => void,
-  closeWhenTaken: boolean,
+  /** Close a partial batch once the inputs arriving together are in, when the pipeline can take it. */
+  early: { canTake: () => boolean; taken: Observable<unknown> | undefined } | undefined,
 ): OperatorFunction<In, T[]> {
   return (source) =>
     new Observable<T[]>((subscriber) => {
       let buffer: T[] = [];
       let timer: Subscription | undefined;
       let taken: Subscription | undefined;
+      const closeIfTakeable = (): void => {
+        if (buffer.length > 0 && early?.canTake() === true) flush();
+        else {
+          taken?.unsubscribe();
+          taken = undefined;
+        }
+      };
+      const done = early?.taken?.subscribe(() => {
+        if (taken === undefined) closeIfTakeable();
+      });
 
       const flush = (): void => {
         timer?.unsubscribe();
@@ -90,8 +110,8 @@ function batching<In, T>(
         next: (input) => {
           take(input, add);
           // Closes once the chunks arriving together are in: a zero delay runs after them.
-          if (closeWhenTaken && buffer.length > 0 && taken === undefined)
-            taken = scheduler.schedule(flush, 0);
+          if (early !== undefined && buffer.length > 0 && taken === undefined)
+            taken = scheduler.schedule(closeIfTakeable, 0);
         },
         error: (error: unknown) => {
           buffer = [];
@@ -106,6 +126,7 @@ function batching<In, T>(
       return () => {
         timer?.unsubscribe();
         taken?.unsubscribe();
+        done?.unsubscribe();
         buffer = [];
         subscription.unsubscribe();
       };

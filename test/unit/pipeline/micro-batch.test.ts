@@ -1,4 +1,4 @@
-import { Subject } from 'rxjs';
+import { Subject, tap } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 
@@ -112,6 +112,27 @@ describe('fetchedBatches', () => {
         u: ['a', 'b', 'c'],
         v: ['d', 'e', 'f'],
         w: ['g'],
+      });
+    });
+  });
+
+  it('keeps filling while the pipeline is busy and closes when it reports a batch done', () => {
+    scheduler().run(({ cold, hot, expectObservable }) => {
+      let free = false;
+      const taken = hot('20ms t').pipe(tap(() => (free = true)));
+      const source = cold('x 9ms z 50ms |', { x: ['a', 'b'], z: ['c'] });
+      const batches = source.pipe(fetchedBatches(5, 100, { canTake: () => free, taken }));
+      expectObservable(batches).toBe('20ms u 40ms |', { u: ['a', 'b', 'c'] });
+    });
+  });
+
+  it('while the pipeline stays busy, closes a batch when it is full or after maxWaitMs', () => {
+    scheduler().run(({ cold, expectObservable }) => {
+      const source = cold('x 9ms z 50ms |', { x: ['a', 'b'], z: ['c', 'd', 'e'] });
+      const busy = { canTake: () => false };
+      expectObservable(source.pipe(fetchedBatches(4, 30, busy))).toBe('10ms u 29ms v 20ms |', {
+        u: ['a', 'b', 'c', 'd'],
+        v: ['e'],
       });
     });
   });
