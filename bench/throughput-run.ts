@@ -118,15 +118,32 @@ async function ceiling(run: ThroughputRun): Promise<ThroughputFigures> {
     },
   });
   await allDone;
-  const seconds = (performance.now() - (firstAt ?? 0)) / 1000;
-  const cpu = process.cpuUsage(cpuAtFirst);
+  const figures = steadyState(
+    { readAt, firstAt, lastAt: performance.now(), cpuAtFirst },
+    done - base,
+  );
   await consumer.disconnect();
   await producer.disconnect();
+  return figures;
+}
+
+/** The figures of the steady state: from the first output to the last, over `records`. */
+function steadyState(
+  times: {
+    readAt: number | undefined;
+    firstAt: number | undefined;
+    lastAt: number;
+    cpuAtFirst: NodeJS.CpuUsage | undefined;
+  },
+  records: number,
+): ThroughputFigures {
+  const cpu = process.cpuUsage(times.cpuAtFirst);
+  const seconds = (times.lastAt - (times.firstAt ?? 0)) / 1000;
   return {
-    recordsPerSecond: (done - base) / seconds,
+    recordsPerSecond: records / seconds,
     seconds,
-    startSeconds: ((firstAt ?? 0) - (readAt ?? 0)) / 1000,
-    cpuMicrosecondsPerRecord: (cpu.user + cpu.system) / (done - base),
+    startSeconds: ((times.firstAt ?? 0) - (times.readAt ?? 0)) / 1000,
+    cpuMicrosecondsPerRecord: (cpu.user + cpu.system) / records,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
 }
@@ -191,17 +208,12 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
   const running = pipeline.run();
   while (lastAt === 0) await new Promise((resolve) => setTimeout(resolve, 20));
   clearInterval(poll);
-  const cpu = process.cpuUsage(cpuAtFirst);
-  const seconds = (lastAt - (firstAt ?? 0)) / 1000;
+  const figures = steadyState({ readAt, firstAt, lastAt, cpuAtFirst }, done - base);
   const status = pipeline.status();
   await pipeline.stop();
   await running;
   return {
-    recordsPerSecond: (done - base) / seconds,
-    seconds,
-    startSeconds: ((firstAt ?? 0) - (readAt ?? 0)) / 1000,
-    cpuMicrosecondsPerRecord: (cpu.user + cpu.system) / (done - base),
-    peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...figures,
     stageSeconds: await stageSeconds(metrics),
     batches: status.batches,
     backend: status.backend ?? 'none',
