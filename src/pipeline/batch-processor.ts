@@ -171,10 +171,8 @@ export class BatchProcessor {
 
   /**
    * Processes one batch in two stages: decode and embed, then assign, write and settle. Batches
-   * pass each stage one at a time and in order, but while one is written the next one is decoded
-   * and embedded (the pipeline keeps two batches in flight), unless embedding a batch trains on
-   * it with the store's state (positives from a record field or key), which must then wait for
-   * the previous batch's assignment.
+   * pass each stage one at a time and in order, and while one is written the next one is decoded
+   * and embedded (the pipeline keeps two batches in flight) where `stagesOverlap` allows it.
    */
   process(records: SourceRecord[]): Promise<void> {
     if (!this.stagesOverlap)
@@ -183,11 +181,16 @@ export class BatchProcessor {
     return this.queue.run(async () => this.complete(await prepared));
   }
 
-  /** Whether embedding never trains, so a batch can be embedded before the last is assigned. */
+  /**
+   * Whether a batch may be embedded before the previous one is assigned: when nothing trains, or
+   * when training runs beside the stream anyway. Inline training (evaluate, replay) keeps the
+   * stages in sequence, so that every batch is embedded after the steps of the one before it
+   * and a seeded run gives the same assignments every time; so does training inside the
+   * embedding step (positives from a record field or key), which needs the store's latest state.
+   */
   private get stagesOverlap(): boolean {
-    return (
-      !this.learner.hasNetwork || this.learner.replays || this.deps.config.training.mode === 'off'
-    );
+    if (!this.learner.hasNetwork || this.deps.config.training.mode === 'off') return true;
+    return this.learner.replays && this.learner.inBackground;
   }
 
   /** Assigns whatever waits for the store (end of a bounded stream, or shutdown), then checkpoints. */

@@ -7,9 +7,11 @@ import { evaluateLabelledFile } from '../../../src/eval/evaluate-labelled-file.j
 
 /*
  * The default configuration against scikit-learn's MiniBatchKMeans on the small labelled data
- * sets of the quality benchmark: after 5 passes (seed 0) its NMI must exceed the better of the
- * two MiniBatchKMeans rows (raw and standardised features, mean over the benchmark's seeds,
- * test/fixtures/reference/eval-baselines.json, written by scripts/reference/eval-baselines.py).
+ * sets of the quality benchmark: after 5 passes its NMI, the mean over the benchmark's 3 seeds,
+ * must exceed the better of the two MiniBatchKMeans rows (raw and standardised features, mean
+ * over the same seeds, test/fixtures/reference/eval-baselines.json, written by
+ * scripts/reference/eval-baselines.py): the comparison the benchmark's verdicts make, since one
+ * seed can land on either side of a level result.
  *
  * Where streamclust is behind today the case is declared with `it.fails`: it passes while the
  * default loses and fails the day it wins, so the shortfall stays visible in every run and the
@@ -24,6 +26,8 @@ const baselines = JSON.parse(
   readFileSync(new URL('reference/eval-baselines.json', ROOT), 'utf8'),
 ) as Baselines;
 
+const SEEDS = [0, 1, 2];
+
 function bestMiniBatchKMeans(dataset: string): number {
   const runs = baselines.datasets[dataset]?.runs;
   const mean = (rows: { pass5: { nmi: number } }[] | undefined): number =>
@@ -32,35 +36,40 @@ function bestMiniBatchKMeans(dataset: string): number {
 }
 
 async function defaultNmi(dataset: string): Promise<number> {
-  const run = await evaluateLabelledFile({
-    path: fileURLToPath(new URL(`datasets/${dataset}.csv`, ROOT)),
-    passes: 5,
-  });
-  return run.perPass[4]?.values['nmi'] as number;
+  let sum = 0;
+  for (const seed of SEEDS) {
+    const run = await evaluateLabelledFile({
+      path: fileURLToPath(new URL(`datasets/${dataset}.csv`, ROOT)),
+      passes: 5,
+      seed,
+    });
+    sum += run.perPass[4]?.values['nmi'] as number;
+  }
+  return sum / SEEDS.length;
 }
 
 describe('the default configuration against MiniBatchKMeans (NMI after 5 passes)', () => {
   it('beats it on breast cancer', async () => {
     expect(await defaultNmi('breast-cancer')).toBeGreaterThan(bestMiniBatchKMeans('breast-cancer'));
-  }, 120_000);
+  }, 300_000);
 
   // Known shortfall (#12): on iris, k-means on the raw features (0.76) beats anything built on
-  // standardised ones (0.65 without a network, about 0.44 with it).
+  // standardised ones (0.65 without a network, 0.60 with it, means over the 3 seeds).
   it.fails(
     'beats it on iris (known shortfall: behind)',
     async () => {
       expect(await defaultNmi('iris')).toBeGreaterThan(bestMiniBatchKMeans('iris'));
     },
-    120_000,
+    300_000,
   );
 
   // Known shortfall (#12): on wine the default ends level with MiniBatchKMeans on standardised
-  // features (0.857 for seed 0 against 0.874), not above it.
+  // features (0.871 ± 0.053 over the 3 seeds against 0.874), not above it.
   it.fails(
     'beats it on wine (known shortfall: level, not ahead)',
     async () => {
       expect(await defaultNmi('wine')).toBeGreaterThan(bestMiniBatchKMeans('wine'));
     },
-    120_000,
+    300_000,
   );
 });
