@@ -106,8 +106,11 @@ describe('streamclust run', () => {
       const first = await waitFor(async () => ((await consumed()) > 0 ? consumed() : undefined), {
         timeoutMs: 30_000,
       });
+      // The source holds at most batch.maxInFlight chunks: once the warm-up sample is in, it
+      // reads on only after pretraining (up to training.pretrain.maxSeconds, 60 s, when other
+      // test files share the CPU).
       await waitFor(async () => (await consumed()) > first, {
-        timeoutMs: 30_000,
+        timeoutMs: 90_000,
         message: 'consumed counter did not grow',
       });
       await waitFor(
@@ -133,5 +136,6 @@ describe('streamclust run', () => {
     expect(code).toBe(0);
     expect(cli.stderr()).toMatch(/SIGTERM: draining/);
     expect(cli.stderr()).toMatch(/INFO {2}stopped consumed=\d+/);
-  });
+    // The waits above allow for pretraining on a shared CPU; the unit default (60 s) would not.
+  }, 240_000);
 });
