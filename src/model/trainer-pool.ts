@@ -14,8 +14,9 @@
  * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
  * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every
  * `snapshotEveryUpdates` updates) and the batch is retried; every replacement is counted.
- * Batches arrive one at a time (the pipeline awaits each), so each replica's queue holds at most
- * one task: the pool never buffers, and a slow worker holds the source back.
+ * Calls arrive one at a time (the pipeline passes every one through OnlineLearner.exclusive, so
+ * a batch's embedding and the background training steps take turns), so each replica's queue
+ * holds at most one task: the pool never buffers, and a slow worker holds the source back.
  */
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
