@@ -14,9 +14,10 @@
  * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
  * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every
  * `snapshotEveryUpdates` updates) and the batch is retried; every replacement is counted.
- * Calls arrive one at a time (the pipeline passes every one through OnlineLearner.exclusive, so
- * a batch's embedding and the background training steps take turns), so each replica's queue
- * holds at most one task: the pool never buffers, and a slow worker holds the source back.
+ * Calls run one at a time, in the order they were made (`serially`): a batch's embedding and
+ * the background training steps take turns, a training step's gradients and its update are
+ * never split by another call, and each replica's queue holds at most one task, so the pool
+ * never buffers and a slow worker holds the source back.
  */
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
@@ -102,6 +103,8 @@ export class TrainerPool {
   private snapshot: ModelState | undefined;
   private updatesSinceSnapshot = 0;
   private closed = false;
+  /** The last call made; the next one starts when it has settled (see `serially`). */
+  private calls: Promise<unknown> = Promise.resolve();
   /** Replicas replaced after a failure, since start. */
   restarts = 0;
 
@@ -142,7 +145,7 @@ export class TrainerPool {
     // Later replicas (and replacements) use exactly the backend the first one chose.
     this.initTask = { kind: 'init', backend: init.backend.name, model, losses };
     const wanted = Math.max(1, this.options.workers);
-    const initial = state ?? (wanted > 1 ? await this.getState() : undefined);
+    const initial = state ?? (wanted > 1 ? await this.readState(0) : undefined);
     for (let i = 1; i < wanted; i++) {
       const replica = newReplica();
       this.replicas.push(replica);
@@ -177,8 +180,19 @@ export class TrainerPool {
     );
   }
 
+  /** Runs `work` once every call made before it has settled, whatever their outcome. */
+  private serially<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.calls.then(work);
+    this.calls = result.catch(() => undefined);
+    return result;
+  }
+
   /** Embeds a batch and, when asked, trains on it. The features' buffer is transferred. */
-  async step(task: BatchStepTask): Promise<BatchStepResult> {
+  step(task: BatchStepTask): Promise<BatchStepResult> {
+    return this.serially(() => this.stepRetrying(task));
+  }
+
+  private async stepRetrying(task: BatchStepTask): Promise<BatchStepResult> {
     const retries = this.options.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -287,17 +301,21 @@ export class TrainerPool {
       this.updatesSinceSnapshot < (this.options.snapshotEveryUpdates ?? 25)
     )
       return;
-    this.snapshot = await this.getState();
+    this.snapshot = await this.readState(0);
     this.updatesSinceSnapshot = 0;
   }
 
   /** The current weights and optimiser state (every replica holds the same). */
-  async getState(): Promise<ModelState> {
-    return this.replicaState(0);
+  getState(): Promise<ModelState> {
+    return this.serially(() => this.readState(0));
   }
 
   /** One replica's weights and optimiser state (to check that replicas agree). */
-  async replicaState(replica: number): Promise<ModelState> {
+  replicaState(replica: number): Promise<ModelState> {
+    return this.serially(() => this.readState(replica));
+  }
+
+  private async readState(replica: number): Promise<ModelState> {
     const result = await this.run<GetStateResult>(replica, { kind: 'get-state' }, []);
     return result.state;
   }
@@ -306,11 +324,13 @@ export class TrainerPool {
    * Each replica's heap after a full garbage collection, in bytes: a leak shows as growth here,
    * while the heap after a step also swings with garbage not yet collected.
    */
-  async heapAfterGc(): Promise<number[]> {
-    const results = await Promise.all(
-      this.replicas.map((_, i) => this.run<HeapResult>(i, { kind: 'heap' }, [])),
-    );
-    return results.map((r) => r.heapUsedBytes);
+  heapAfterGc(): Promise<number[]> {
+    return this.serially(async () => {
+      const results = await Promise.all(
+        this.replicas.map((_, i) => this.run<HeapResult>(i, { kind: 'heap' }, [])),
+      );
+      return results.map((r) => r.heapUsedBytes);
+    });
   }
 
   private async run<T>(replica: number, task: object, transferList: ArrayBuffer[]): Promise<T> {

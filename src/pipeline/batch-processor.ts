@@ -364,17 +364,15 @@ export class BatchProcessor {
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
     const trainer = this.trainer;
     const result = await this.during('the trainer worker', () =>
-      this.learner.exclusive(() =>
-        trainer.step({
-          // The buffer is transferred to the worker: keep our own copy for the drift statistics.
-          features: features.slice(),
-          rows: rows.length,
-          train,
-          phase: this.learner.phase(),
-          seed: this.counts.batches,
-          ...(train ? { ...storeInputs(this.store), ...this.labels(rows) } : {}),
-        }),
-      ),
+      trainer.step({
+        // The buffer is transferred to the worker: keep our own copy for the drift statistics.
+        features: features.slice(),
+        rows: rows.length,
+        train,
+        phase: this.learner.phase(),
+        seed: this.counts.batches,
+        ...(train ? { ...storeInputs(this.store), ...this.labels(rows) } : {}),
+      }),
     );
     timer();
     const restarted = this.trainer.restarts - this.restartsCounted;
@@ -470,16 +468,13 @@ export class BatchProcessor {
   ): Promise<{ embeddings: Float32Array; modelVersion: number }> {
     if (this.trainer === undefined) return { embeddings: features.slice(), modelVersion: 0 };
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
-    const trainer = this.trainer;
-    const result = await this.learner.exclusive(() =>
-      trainer.step({
-        features: features.slice(),
-        rows,
-        train: false,
-        phase: 'full',
-        seed: this.counts.batches,
-      }),
-    );
+    const result = await this.trainer.step({
+      features: features.slice(),
+      rows,
+      train: false,
+      phase: 'full',
+      seed: this.counts.batches,
+    });
     timer();
     return { embeddings: result.embeddings, modelVersion: result.modelVersion };
   }
@@ -534,11 +529,10 @@ export class BatchProcessor {
     await this.learner.settle();
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
     // Without a network (model.kind: none) the model part is empty: the store is the state.
-    const trainer = this.trainer;
     const model =
-      trainer === undefined
+      this.trainer === undefined
         ? { version: 0, variables: pack([]), optimizer: pack([]) }
-        : await this.learner.exclusive(() => trainer.getState());
+        : await this.trainer.getState();
     const memory = this.learner.memorySnapshot;
     const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
       writtenAt: new Date().toISOString(),

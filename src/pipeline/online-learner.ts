@@ -21,8 +21,8 @@
  *   the steps its records bought, only for the one step the worker may be in the middle of.
  *   When that loop falls behind, the draws owed beyond one batch's worth are dropped and
  *   counted: under load the network trains less per record instead of slowing the stream.
- *   Every call into the trainer goes through `exclusive`, one at a time, so a training step's
- *   gradients and its update are never interleaved with another caller's work.
+ *   The trainer pool runs its calls one at a time, so a batch's embedding and these steps take
+ *   turns.
  * - The store follows the network: after every `training.realign.everySteps` steps, a memory
  *   sample of `training.realign.sample` rows is embedded with the new weights and every
  *   centroid moves to the mean of its members (OnlineKMeans.realign), so assignments and
@@ -40,7 +40,6 @@ import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { ReplayMemory, type ReplayMemorySnapshot } from '../model/replay-memory.js';
 import type { BatchStepResult, BatchStepTask, TrainerPool } from '../model/trainer-pool.js';
-import { SerialQueue } from './serial-queue.js';
 
 export interface LearnerDeps {
   config: Config;
@@ -66,8 +65,6 @@ export class OnlineLearner {
   private stepsSinceRealign = 0;
   private lastLossValue: number | undefined;
   private version = 0;
-  /** Every call into the trainer, one at a time (see `exclusive`). */
-  private readonly trainerAccess = new SerialQueue();
   /** The background training loop while it runs (training.schedule: background). */
   private loop: Promise<void> | undefined;
   /** Seeds of background steps (inline steps are seeded by their batch). */
@@ -170,14 +167,6 @@ export class OnlineLearner {
     }
   }
 
-  /**
-   * Runs `work` on the trainer when no other call into it is in progress: the batch path's
-   * embedding, the checkpoint's state read and the learner's own steps never interleave.
-   */
-  exclusive<T>(work: () => Promise<T>): Promise<T> {
-    return this.trainerAccess.run(work);
-  }
-
   /** Whether arriving records' steps run beside the stream (training.schedule: background). */
   get inBackground(): boolean {
     return this.deps.config.training.schedule === 'background';
@@ -230,18 +219,13 @@ export class OnlineLearner {
   }
 
   private async spendBudget(trainer: TrainerPool, store: OnlineKMeans): Promise<void> {
-    const { anchors, realign } = this.deps.config.training;
+    const { anchors } = this.deps.config.training;
     while (!this.stopped && this.budget >= anchors) {
       this.budget -= anchors;
       const last = await this.trainFromMemory(trainer, store, 2_000_000 + this.backgroundSeed++, 1);
       if (last === undefined) return;
       if (last.trained) this.stepsSinceRealign += 1;
-      if (store.ready && this.stepsSinceRealign >= realign.everySteps) {
-        this.stepsSinceRealign = 0;
-        const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'realign' });
-        await this.realign(trainer, store);
-        timer();
-      }
+      await this.realignIfDue(trainer, store);
     }
   }
 
@@ -262,14 +246,18 @@ export class OnlineLearner {
     this.budget -= steps * anchors;
     const last = await this.trainFromMemory(trainer, store, seed, steps);
     if (last?.trained === true) this.stepsSinceRealign += steps;
-    const { everySteps } = this.deps.config.training.realign;
-    if (store.ready && this.stepsSinceRealign >= everySteps) {
-      this.stepsSinceRealign = 0;
-      const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'realign' });
-      await this.realign(trainer, store);
-      timer();
-    }
+    await this.realignIfDue(trainer, store);
     return last;
+  }
+
+  /** Brings the store up to date with the weights every training.realign.everySteps steps. */
+  private async realignIfDue(trainer: TrainerPool, store: OnlineKMeans): Promise<void> {
+    if (!store.ready || this.stepsSinceRealign < this.deps.config.training.realign.everySteps)
+      return;
+    this.stepsSinceRealign = 0;
+    const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'realign' });
+    await this.realign(trainer, store);
+    timer();
   }
 
   /** `steps` optimiser steps on replay samples; the last one's result. */
@@ -296,7 +284,7 @@ export class OnlineLearner {
         anchors: Math.min(training.anchors, rows),
         ...(store?.ready === true ? storeInputs(store) : {}),
       };
-      last = await this.exclusive(() => trainer.step(task));
+      last = await trainer.step(task);
       this.observe(last);
     }
     timer();
@@ -361,9 +349,7 @@ export class OnlineLearner {
     if (sample === 0 || memory === undefined) return;
     const features = memory.sample(sample);
     const rows = features.length / memory.dim;
-    const result = await this.exclusive(() =>
-      trainer.step({ features, rows, train: false, phase: 'full', seed: 0 }),
-    );
+    const result = await trainer.step({ features, rows, train: false, phase: 'full', seed: 0 });
     store.realign(result.embeddings, iterations);
   }
 }

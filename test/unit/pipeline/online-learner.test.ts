@@ -70,9 +70,14 @@ describe('the online learner, training beside the stream (training.schedule: bac
     const learner = new OnlineLearner({ config, logger: silentLogger, metrics });
     learner.remember(rows(512, 2), DIM);
     learner.trainBehind(pool, store, 128);
-    const embedded = await learner.exclusive(() =>
-      pool.step({ features: rows(64, 3), rows: 64, train: false, phase: 'full', seed: 0 }),
-    );
+    // The pool runs calls in order: this one after the step the loop started, before the next.
+    const embedded = await pool.step({
+      features: rows(64, 3),
+      rows: 64,
+      train: false,
+      phase: 'full',
+      seed: 0,
+    });
     // The embedding ran after the first step and before the second.
     expect(learner.trainingSteps).toBe(1);
     expect(embedded.embeddings.length).toBe(64 * 8);
