@@ -103,6 +103,11 @@ export interface ApplyTask {
   gradients: PackedTensors;
   /** The version the weights reach with this update: every replica must be at version − 1. */
   version: number;
+  /**
+   * Sent to the embedding replica, which never trains: the deep-clustering head's entries are
+   * skipped (it has no head; the head does not change embeddings), the rest apply by name.
+   */
+  follower?: boolean;
 }
 
 export interface ApplyResult {

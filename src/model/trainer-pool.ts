@@ -14,10 +14,16 @@
  * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
  * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every
  * `snapshotEveryUpdates` updates) and the batch is retried; every replacement is counted.
- * Calls run one at a time, in the order they were made (`serially`): a batch's embedding and
- * the background training steps take turns, a training step's gradients and its update are
- * never split by another call, and each replica's queue holds at most one task, so the pool
- * never buffers and a slow worker holds the source back.
+ * Calls run one at a time, in the order they were made (`serially`): a training step's
+ * gradients and its update are never split by another call, and each replica's queue holds at
+ * most one task, so the pool never buffers and a slow worker holds the source back.
+ *
+ * With `embedder` (training.schedule: background), one more thread holds a replica that never
+ * computes gradients: every call without training (a batch's embedding, a realignment sample)
+ * runs there, in its own order, so inference never waits for a training step in progress. It
+ * takes every update after the training replicas have (the same `apply`, so the same weights and
+ * optimiser state), and an embedding's `modelVersion` is the number of updates that replica had
+ * taken when it embedded the batch: at most the steps still on their way behind the trainer.
  */
 import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
@@ -51,6 +57,8 @@ export interface TrainerPoolOptions {
   snapshotEveryUpdates?: number;
   /** Replacements of one batch's replicas before the step fails for good. */
   maxRetries?: number;
+  /** Embed on a replica of its own that only follows the updates (see above). */
+  embedder?: boolean;
   logger?: Logger;
 }
 
@@ -72,6 +80,15 @@ export interface BatchStepResult {
 
 interface Replica {
   pool: Piscina;
+}
+
+/** The inference-only replica, its own call order, and the updates it has taken. */
+interface Embedder {
+  replica: Replica;
+  calls: Promise<unknown>;
+  version: number;
+  /** An update failed there: it is rebuilt from a training replica before its next call. */
+  broken: boolean;
 }
 
 function workerLocation(): { filename: string; execArgv: string[] } {
@@ -105,6 +122,7 @@ export class TrainerPool {
   private closed = false;
   /** The last call made; the next one starts when it has settled (see `serially`). */
   private calls: Promise<unknown> = Promise.resolve();
+  private embedder: Embedder | undefined;
   /** Replicas replaced after a failure, since start. */
   restarts = 0;
 
@@ -154,11 +172,25 @@ export class TrainerPool {
         ...(initial === undefined ? {} : { state: cloneModelState(initial) }),
       });
     }
+    if (this.options.embedder === true) {
+      this.embedder = await this.startEmbedder(state ?? (await this.readState(0)));
+    }
     return init;
+  }
+
+  private async startEmbedder(state: ModelState): Promise<Embedder> {
+    const replica = newReplica();
+    await replica.pool.run({ ...this.initTask, state: cloneModelState(state) });
+    return { replica, calls: Promise.resolve(), version: state.version, broken: false };
   }
 
   get replicaCount(): number {
     return this.replicas.length;
+  }
+
+  /** Whether batches are embedded on a replica of their own (see above). */
+  get hasEmbedder(): boolean {
+    return this.embedder !== undefined;
   }
 
   get modelVersion(): number {
@@ -167,7 +199,8 @@ export class TrainerPool {
 
   /** The worker threads, one per replica (for operations and fault tests). */
   get threads(): Worker[] {
-    return this.replicas.flatMap((r) => r.pool.threads);
+    return [...this.replicas, ...(this.embedder === undefined ? [] : [this.embedder.replica])]
+      .flatMap((r) => r.pool.threads);
   }
 
   get queueSize(): number {
@@ -189,7 +222,84 @@ export class TrainerPool {
 
   /** Embeds a batch and, when asked, trains on it. The features' buffer is transferred. */
   step(task: BatchStepTask): Promise<BatchStepResult> {
+    if (!task.train && this.embedder !== undefined) return this.embedRetrying(task);
     return this.serially(() => this.stepRetrying(task));
+  }
+
+  /** Runs `work` on the embedder once its earlier calls (embeddings, updates) have settled. */
+  private onEmbedder<T>(embedder: Embedder, work: (replica: Replica) => Promise<T>): Promise<T> {
+    const result = embedder.calls.then(() => work(embedder.replica));
+    embedder.calls = result.catch(() => undefined);
+    return result;
+  }
+
+  private async embedRetrying(task: BatchStepTask): Promise<BatchStepResult> {
+    const retries = this.options.maxRetries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      let embedder = this.embedder as Embedder;
+      if (embedder.broken) embedder = await this.replaceEmbedder(embedder);
+      const features = attempt < retries ? task.features.slice() : task.features;
+      try {
+        return await this.onEmbedder(embedder, async (replica) => {
+          const version = embedder.version;
+          const shard: StepTask = { ...task, kind: 'step', features };
+          const r = (await replica.pool.run(shard, {
+            transferList: [features.buffer as ArrayBuffer],
+          })) as StepResult;
+          return {
+            embeddings: r.embeddings,
+            trained: false,
+            losses: {},
+            modelVersion: version,
+            workerMs: r.embedMs,
+            numTensors: r.numTensors,
+            heapUsedBytes: r.heapUsedBytes,
+          };
+        });
+      } catch (error) {
+        if (attempt >= retries) throw error;
+        this.options.logger?.warn('the embedding worker failed; replacing it and retrying', {
+          attempt: attempt + 1,
+          error: String(error),
+        });
+        embedder.broken = true;
+      }
+    }
+  }
+
+  /**
+   * A new embedder from a training replica's weights, taken between training calls so that no
+   * update is missed; a no-op when another call already replaced `broken`.
+   */
+  private replaceEmbedder(broken: Embedder): Promise<Embedder> {
+    return this.serially(async () => {
+      if (this.embedder !== broken) return this.embedder as Embedder;
+      this.restarts += 1;
+      await broken.replica.pool.destroy().catch(() => undefined);
+      this.embedder = await this.startEmbedder(await this.readState(0));
+      return this.embedder;
+    });
+  }
+
+  /** The update the training replicas took, queued behind the embedder's calls in progress. */
+  private follow(gradients: PackedTensors, version: number): void {
+    const embedder = this.embedder;
+    if (embedder === undefined) return;
+    const copy = { entries: gradients.entries, values: gradients.values.slice() };
+    void this.onEmbedder(embedder, async (replica) => {
+      if (embedder.broken) return;
+      try {
+        await replica.pool.run({ kind: 'apply', gradients: copy, version, follower: true }, {
+          transferList: [copy.values.buffer as ArrayBuffer],
+        });
+        embedder.version = version;
+      } catch (error) {
+        this.options.logger?.warn('the embedding worker failed to apply an update', {
+          error: String(error),
+        });
+        embedder.broken = true;
+      }
+    });
   }
 
   private async stepRetrying(task: BatchStepTask): Promise<BatchStepResult> {
@@ -281,6 +391,7 @@ export class TrainerPool {
     const applied = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (applied.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
     this.version = version;
+    this.follow(gradients, version);
     // A replica that failed to apply is rebuilt from one that did: all end at `version`.
     for (const [r, s] of settled.entries()) {
       if (s.status === 'rejected') {
@@ -315,6 +426,18 @@ export class TrainerPool {
     return this.serially(() => this.readState(replica));
   }
 
+  /** The embedder's weights and optimiser state, once the updates sent to it are taken. */
+  embedderState(): Promise<ModelState> {
+    const embedder = this.embedder;
+    if (embedder === undefined) return Promise.reject(new Error('this pool has no embedder'));
+    return this.serially(() =>
+      this.onEmbedder(embedder, async (replica) => {
+        const result = (await replica.pool.run({ kind: 'get-state' })) as GetStateResult;
+        return result.state;
+      }),
+    );
+  }
+
   private async readState(replica: number): Promise<ModelState> {
     const result = await this.run<GetStateResult>(replica, { kind: 'get-state' }, []);
     return result.state;
@@ -329,6 +452,15 @@ export class TrainerPool {
       const results = await Promise.all(
         this.replicas.map((_, i) => this.run<HeapResult>(i, { kind: 'heap' }, [])),
       );
+      const embedder = this.embedder;
+      if (embedder !== undefined) {
+        results.push(
+          await this.onEmbedder(
+            embedder,
+            async (replica) => (await replica.pool.run({ kind: 'heap' })) as HeapResult,
+          ),
+        );
+      }
       return results.map((r) => r.heapUsedBytes);
     });
   }
@@ -363,7 +495,8 @@ export class TrainerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(this.replicas.map((r) => r.pool.destroy()));
+    const all = [...this.replicas, ...(this.embedder === undefined ? [] : [this.embedder.replica])];
+    await Promise.all(all.map((r) => r.pool.destroy()));
   }
 }
 

@@ -140,11 +140,12 @@ export function apply(task: ApplyTask): ApplyResult {
       `apply: update to version ${task.version}, but this replica is at version ${s.version}`,
     );
   }
-  const variables = trainableVariables();
-  if (task.gradients.entries.length !== variables.length) {
-    throw new Error(
-      `apply: ${task.gradients.entries.length} gradients for ${variables.length} variables`,
-    );
+  const { entries, variables } =
+    task.follower === true
+      ? followedEntries(task.gradients)
+      : { entries: task.gradients.entries, variables: trainableVariables() };
+  if (entries.length !== variables.length) {
+    throw new Error(`apply: ${entries.length} gradients for ${variables.length} variables`);
   }
   tf.tidy(() => {
     const grads: tf.NamedTensorMap = {};
@@ -157,7 +158,7 @@ export function apply(task: ApplyTask): ApplyResult {
       const norm = Math.sqrt(norm2);
       if (norm > clip) scale = clip / norm;
     }
-    task.gradients.entries.forEach((entry, i) => {
+    entries.forEach((entry, i) => {
       const variable = variables[i] as tf.Variable;
       if (entry.name !== variable.name) {
         throw new Error(
@@ -446,6 +447,26 @@ function toVariables(head: ClusterHead, generation: number): ClusterHead {
         prototypes: tf.variable(head.prototypes, true, `${prefix}/prototypes`),
         temperature: head.temperature,
       };
+}
+
+/**
+ * The entries an embedding replica applies: those of its own variables, by name. It skips the
+ * deep-clustering head (which a replica started from a training replica's state does hold, but
+ * which never changes an embedding) and the head optimiser's scalars (Adam registers its β
+ * powers as trainable variables, which is why they have entries at all); every layer variable
+ * must have its entry.
+ */
+function followedEntries(gradients: PackedTensors): {
+  entries: PackedTensors['entries'];
+  variables: tf.Variable[];
+} {
+  const byName = new Map(trainableVariables().map((v) => [v.name, v]));
+  const entries = gradients.entries.filter((e) => !isHead(e.name) && byName.has(e.name));
+  const missing = [...byName.keys()].filter(
+    (name) => name.includes('/') && !isHead(name) && !entries.some((e) => e.name === name),
+  );
+  if (missing.length > 0) throw new Error(`apply: no gradient for ${missing.join(', ')}`);
+  return { entries, variables: entries.map((e) => byName.get(e.name) as tf.Variable) };
 }
 
 /** Every trainable variable, in registration order (the same on every replica). */

@@ -44,6 +44,7 @@ import {
 import { stateDigest } from './checkpointer.js';
 import { fetchedBatches } from './micro-batch.js';
 import { openWithRetry } from './open-sink.js';
+import { embedsApart } from './online-learner.js';
 
 export interface PipelineOptions {
   logger?: Logger;
@@ -118,6 +119,7 @@ export async function createPipeline(
       model: { ...config.model, inputDim },
       losses: config.losses,
       workers: config.model.workers,
+      embedder: embedsApart(config),
       logger,
       ...(state === undefined ? {} : { state }),
     });
@@ -135,6 +137,7 @@ export async function createPipeline(
       inputDim,
       parameters: init.parameterCount,
       workers: pool.replicaCount,
+      embedder: pool.hasEmbedder,
     });
     trainer = pool;
     return pool;

@@ -18,11 +18,10 @@
  * - Schedule (training.schedule): `inline` spends a batch's budget before the next batch is
  *   processed (a seeded run is reproducible: evaluate and replay use it); `background` (the
  *   default for `run`) spends it in a loop beside the stream, so that a batch never waits for
- *   the steps its records bought, only for the one step the worker may be in the middle of.
- *   When that loop falls behind, the draws owed beyond one batch's worth are dropped and
- *   counted: under load the network trains less per record instead of slowing the stream.
- *   The trainer pool runs its calls one at a time, so a batch's embedding and these steps take
- *   turns.
+ *   the steps its records bought; it is embedded on a replica of its own that follows every
+ *   update (TrainerPool's embedder), so not even for a step in progress. When that loop falls
+ *   behind, the draws owed beyond one batch's worth are dropped and counted: under load the
+ *   network trains less per record instead of slowing the stream.
  * - The store follows the network: after every `training.realign.everySteps` steps, a memory
  *   sample of `training.realign.sample` rows is embedded with the new weights and every
  *   centroid moves to the mean of its members (OnlineKMeans.realign), so assignments and
@@ -95,15 +94,7 @@ export class OnlineLearner {
 
   /** Training from the replay memory (every positives source but a record field or key). */
   get replays(): boolean {
-    const { config } = this.deps;
-    const source = config.losses.positives.source;
-    return (
-      this.hasNetwork &&
-      config.training.mode !== 'off' &&
-      config.training.replayRatio > 0 &&
-      source !== 'field' &&
-      source !== 'key'
-    );
+    return trainsFromMemory(this.deps.config);
   }
 
   get trainingSteps(): number {
@@ -352,6 +343,26 @@ export class OnlineLearner {
     const result = await trainer.step({ features, rows, train: false, phase: 'full', seed: 0 });
     store.realign(result.embeddings, iterations);
   }
+}
+
+/** Training from the replay memory (every positives source but a record field or key). */
+export function trainsFromMemory(config: Config): boolean {
+  const source = config.losses.positives.source;
+  return (
+    config.model.kind === 'mlp' &&
+    config.training.mode !== 'off' &&
+    config.training.replayRatio > 0 &&
+    source !== 'field' &&
+    source !== 'key'
+  );
+}
+
+/**
+ * Whether batches are embedded on a replica of their own (TrainerPoolOptions.embedder): when
+ * training runs beside the stream, so that an embedding never waits for a step in progress.
+ */
+export function embedsApart(config: Config): boolean {
+  return trainsFromMemory(config) && config.training.schedule === 'background';
 }
 
 export function storeInputs(store: OnlineKMeans): StoreInputs {

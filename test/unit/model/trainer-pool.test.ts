@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load-config.js';
 import type { BackendRequest } from '../../../src/model/backend.js';
 import { average, shardRows, TrainerPool } from '../../../src/model/trainer-pool.js';
+import type { PackedTensors } from '../../../src/model/model-state.js';
 import type { ModelSpec } from '../../../src/model/protocol.js';
 import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
 import { describeWithNativeBackend } from '../../helpers/native-backend.js';
@@ -224,4 +225,110 @@ describe('TrainerPool with real worker threads', () => {
       }
     },
   );
+});
+
+describe('TrainerPool with an embedder (training.schedule: background)', () => {
+  // The deep-clustering head exists on the training replica only: the embedder must skip its
+  // entries and still end with the same encoder and decoder.
+  const withHead = validateConfig({
+    model: { hiddenLayers: [64, 32], embeddingDim: 16 },
+    losses: {
+      positives: { source: 'pseudo' },
+      ntXent: { weight: 0 },
+      triplet: { weight: 1 },
+      kmeans: { weight: 0.1 },
+      deepCluster: { weight: 0.5 },
+    },
+  });
+
+  async function startWithEmbedder() {
+    const { pool } = await TrainerPool.start({
+      backend: 'auto',
+      model: { ...withHead.model, inputDim: 8 },
+      losses: withHead.losses,
+      workers: 1,
+      embedder: true,
+    });
+    return pool;
+  }
+
+  /** The encoder's and decoder's variables in a state, by name. */
+  function encoderValues(state: { variables: PackedTensors }): Map<string, number[]> {
+    return new Map(
+      state.variables.entries
+        .filter((e) => e.name.includes('/') && !e.name.startsWith('head'))
+        .map((e) => [e.name, [...state.variables.values.subarray(e.offset, e.offset + e.length)]]),
+    );
+  }
+
+  it('embeds a batch while a training step is in progress, then follows that step', async () => {
+    const pool = await startWithEmbedder();
+    try {
+      expect(pool.hasEmbedder).toBe(true);
+      const mixture = new DriftingMixture({ ...withHead.synthetic, driftEveryRecords: 0 });
+      await trainingStep(pool, mixture, 64, 0);
+      const finished: string[] = [];
+      // A step on 3,000 rows mines triplets over all pairs: far longer than embedding 16 rows.
+      const training = trainingStep(pool, mixture, 3_000, 1).then((r) => {
+        finished.push('train');
+        return r;
+      });
+      const probe = batch(mixture, 16);
+      const embedding = pool
+        .step({ features: probe.slice(), rows: 16, train: false, phase: 'full', seed: 0 })
+        .then((r) => {
+          finished.push('embed');
+          return r;
+        });
+      const [trained, embedded] = await Promise.all([training, embedding]);
+      expect(finished).toEqual(['embed', 'train']);
+      expect(trained.trained).toBe(true);
+      // Embedded with the weights of before the step in progress.
+      expect(embedded.modelVersion).toBe(1);
+      expect(embedded.embeddings.length).toBe(16 * 16);
+      const after = await pool.step({
+        features: probe.slice(),
+        rows: 16,
+        train: false,
+        phase: 'full',
+        seed: 0,
+      });
+      expect(after.modelVersion).toBe(2);
+      expect(sameBytes(after.embeddings, embedded.embeddings)).toBe(false);
+
+      const [trainer, embedder] = await Promise.all([pool.replicaState(0), pool.embedderState()]);
+      expect(trainer.variables.entries.some((e) => e.name.startsWith('head_'))).toBe(true);
+      expect(embedder.version).toBe(2);
+      expect(encoderValues(embedder)).toEqual(encoderValues(trainer));
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('replaces a terminated embedder from the training replica and embeds with its weights', async () => {
+    const pool = await startWithEmbedder();
+    try {
+      const mixture = new DriftingMixture({ ...withHead.synthetic, driftEveryRecords: 0 });
+      for (let i = 0; i < 3; i++) await trainingStep(pool, mixture, 64, i);
+      const embedderThread = pool.threads.at(-1);
+      expect(pool.threads).toHaveLength(2);
+      await embedderThread!.terminate();
+      const result = await pool.step({
+        features: batch(mixture, 16),
+        rows: 16,
+        train: false,
+        phase: 'full',
+        seed: 0,
+      });
+      expect(result.embeddings.length).toBe(16 * 16);
+      expect(result.modelVersion).toBe(3);
+      expect(pool.restarts).toBe(1);
+      await trainingStep(pool, mixture, 64, 3);
+      const [trainer, embedder] = await Promise.all([pool.replicaState(0), pool.embedderState()]);
+      expect(embedder.version).toBe(4);
+      expect(encoderValues(embedder)).toEqual(encoderValues(trainer));
+    } finally {
+      await pool.close();
+    }
+  });
 });
