@@ -199,8 +199,10 @@ export class TrainerPool {
 
   /** The worker threads, one per replica (for operations and fault tests). */
   get threads(): Worker[] {
-    return [...this.replicas, ...(this.embedder === undefined ? [] : [this.embedder.replica])]
-      .flatMap((r) => r.pool.threads);
+    return [
+      ...this.replicas,
+      ...(this.embedder === undefined ? [] : [this.embedder.replica]),
+    ].flatMap((r) => r.pool.threads);
   }
 
   get queueSize(): number {
@@ -289,9 +291,12 @@ export class TrainerPool {
     void this.onEmbedder(embedder, async (replica) => {
       if (embedder.broken) return;
       try {
-        await replica.pool.run({ kind: 'apply', gradients: copy, version, follower: true }, {
-          transferList: [copy.values.buffer as ArrayBuffer],
-        });
+        await replica.pool.run(
+          { kind: 'apply', gradients: copy, version, follower: true },
+          {
+            transferList: [copy.values.buffer as ArrayBuffer],
+          },
+        );
         embedder.version = version;
       } catch (error) {
         this.options.logger?.warn('the embedding worker failed to apply an update', {
