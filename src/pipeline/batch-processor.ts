@@ -1,11 +1,13 @@
 /**
- * One micro-batch through the stages after batching, in two stages: decode → embed (worker),
- * then assign and update (batch-assigner.ts: store, lifecycle, drift) → write (sink-writer.ts,
- * retried while the sinks are away) → settle the records' chunks (the source commits).
+ * One micro-batch through the stages after batching, in three stages: decode → embed (worker);
+ * assign and update (batch-assigner.ts: store, lifecycle, drift), then issue the write
+ * (sink-writer.ts, retried while the sinks are away); await the acknowledgement → settle the
+ * records' chunks (the source commits).
  *
  * Each stage takes one batch at a time, in order: the store is a single writer, and the order
- * of its updates is what makes a seeded run reproducible; the next batch is decoded and
- * embedded while the previous one is written (see `process`). Until the store is initialised, the
+ * of its updates is what makes a seeded run reproducible; while batch i waits for its
+ * acknowledgement, batch i+1 is assigned and its write issued, and batch i+2 decoded and
+ * embedded (see `process`). Records settle in input order, and none after a failed write. Until the store is initialised, the
  * embedded batches wait in a WarmupBuffer (their records are not settled, so nothing is
  * committed); when `cluster.warmupSize` records wait they are standardised again with the
  * warm-up's statistics (see warm-up.ts), the network pretrains on them, they are embedded, the
@@ -33,7 +35,7 @@ import {
 import type { TrainerPool } from '../model/trainer-pool.js';
 import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
-import type { DeadLetter, Sink } from '../sinks/sink.js';
+import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
 import { BatchAssigner } from './batch-assigner.js';
 import type { PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
@@ -108,8 +110,12 @@ export class BatchProcessor {
   private readonly waits = new Set<{ stage: string; since: number }>();
   private readonly writer: SinkWriter;
   private readonly assigner: BatchAssigner;
-  /** The second stage of every batch (assign, write, settle), one batch at a time, in order. */
+  /** The second stage of every batch (assign, issue the write), one batch at a time, in order. */
   private readonly queue = new SerialQueue();
+  /** The third stage (await the acknowledgement, settle), one batch at a time, in order. */
+  private readonly settling = new SerialQueue();
+  /** A write that failed for good: later batches' records are not settled (nor committed). */
+  private writeFailure: unknown;
   /** The first stage (decode, embed), one batch at a time, in order, ahead of the second. */
   private readonly firstStage = new SerialQueue();
   private trainer: TrainerPool | undefined;
@@ -170,15 +176,29 @@ export class BatchProcessor {
   }
 
   /**
-   * Processes one batch in two stages: decode and embed, then assign, write and settle. Batches
-   * pass each stage one at a time and in order, and while one is written the next one is decoded
-   * and embedded (the pipeline keeps two batches in flight) where `stagesOverlap` allows it.
+   * Processes one batch in three stages: decode and embed; assign and issue the write; await the
+   * acknowledgement and settle. Batches pass each stage one at a time and in order, and the
+   * pipeline keeps three in flight: while one awaits its acknowledgement (where `writesOverlap`
+   * allows), the next is assigned, and the one after it decoded and embedded (where
+   * `stagesOverlap` allows).
    */
-  process(records: SourceRecord[]): Promise<void> {
-    if (!this.stagesOverlap)
-      return this.queue.run(async () => this.complete(await this.prepare(records)));
-    const prepared = this.firstStage.run(() => this.prepare(records));
-    return this.queue.run(async () => this.complete(await prepared));
+  async process(records: SourceRecord[]): Promise<void> {
+    const prepared = this.stagesOverlap
+      ? this.firstStage.run(() => this.prepare(records))
+      : undefined;
+    // `complete` hands back its batch's settling in a box, so the queue does not wait for it.
+    const { settled } = await this.queue.run(async () =>
+      this.complete(await (prepared ?? this.prepare(records))),
+    );
+    await settled;
+  }
+
+  /**
+   * Whether a batch's write may be awaited beside the next batch's assignment: always, but with
+   * exactly-once delivery, whose transactions (outputs and offsets together) run one at a time.
+   */
+  private get writesOverlap(): boolean {
+    return this.watermarks === undefined;
   }
 
   /**
@@ -197,6 +217,7 @@ export class BatchProcessor {
   finish(): Promise<void> {
     return this.queue.run(async () => {
       await this.startStore('end of stream');
+      await this.settling.idle();
       // The steps the last batches bought are trained before the final checkpoint.
       await this.during('training', () => this.learner.settle());
       if (this.deps.config.checkpoint.onShutdown) await this.checkpoint('shutdown');
@@ -255,6 +276,7 @@ export class BatchProcessor {
     clearTimeout(this.warmupTimer);
     await this.firstStage.idle();
     await this.queue.idle();
+    await this.settling.idle();
     await this.learner.stop();
     await this.trainer?.close();
   }
@@ -295,8 +317,11 @@ export class BatchProcessor {
     return { records, valid, deadLetters, embedded, beforeStore, endBatch };
   }
 
-  /** Second stage: warm-up or assignment, the writes, settling, training, checkpoints. */
-  private async complete(batch: PreparedBatch): Promise<void> {
+  /**
+   * Second stage: warm-up or assignment, the writes issued, training, checkpoints. Returns the
+   * batch's third stage, which resolves once its records are settled.
+   */
+  private async complete(batch: PreparedBatch): Promise<{ settled: Promise<void> }> {
     const { metrics } = this.deps;
     const { records, valid, deadLetters, embedded, endBatch } = batch;
     // Background training that failed fails the pipeline here, as an inline step would have.
@@ -312,7 +337,8 @@ export class BatchProcessor {
       else this.armWarmupTimer();
     }
     // Dead letters never wait for the store: they are written (and their records settled) now.
-    await this.writeAndSettle(ready, deadLetters);
+    const { settled } = this.assignAndWrite(ready, deadLetters);
+    if (!this.writesOverlap) await settled;
     // Trains after the batch is assigned, so every record is scored by weights that never saw it.
     for (const batch of ready) this.learner.remember(batch.features, this.decoder.dim);
     if (
@@ -334,7 +360,7 @@ export class BatchProcessor {
     this.checkpointer.batchDone();
     if (this.checkpointer.due())
       await this.during('the checkpoint', () => this.checkpoint('schedule'));
-    endBatch();
+    return { settled: settled.then(endBatch) };
   }
 
   private async embed(rows: DecodedRow[]): Promise<EmbeddedBatch> {
@@ -453,7 +479,7 @@ export class BatchProcessor {
     });
     this.deps.metrics.storeReady.set(1);
     this.deps.metrics.clusters.set(this.store.clusterCount);
-    await this.writeAndSettle(batches, []);
+    await this.assignAndWrite(batches, []).settled;
   }
 
   private async embedAgain(batch: EmbeddedBatch): Promise<EmbeddedBatch> {
@@ -479,7 +505,15 @@ export class BatchProcessor {
     return { embeddings: result.embeddings, modelVersion: result.modelVersion };
   }
 
-  private async writeAndSettle(batches: EmbeddedBatch[], deadLetters: DeadLetter[]): Promise<void> {
+  /**
+   * Assigns the batches (the store's update) and issues their write now; the returned promise
+   * resolves once the sinks acknowledged and the records are settled, after every earlier
+   * batch's.
+   */
+  private assignAndWrite(
+    batches: EmbeddedBatch[],
+    deadLetters: DeadLetter[],
+  ): { settled: Promise<void> } {
     const { metrics } = this.deps;
     const assignTimer = metrics.stageDuration.startTimer({ stage: 'assign' });
     const assigned = batches.map((batch) =>
@@ -490,7 +524,7 @@ export class BatchProcessor {
     metrics.storeVersion.set(this.store.version);
     metrics.clusters.set(this.store.ready ? this.store.clusterCount : 0);
     assignTimer();
-    if (assignments.length === 0 && deadLetters.length === 0) return;
+    if (assignments.length === 0 && deadLetters.length === 0) return { settled: Promise.resolve() };
     const sinkTimer = metrics.stageDuration.startTimer({ stage: 'sink' });
     let offsets: ReturnType<Watermarks['offsets']> | undefined;
     if (this.watermarks !== undefined) {
@@ -499,7 +533,7 @@ export class BatchProcessor {
       this.watermarks.settled(deadLetters.map((d) => d.record));
       offsets = this.watermarks.offsets();
     }
-    await this.during('the sink write', () =>
+    const written = this.during('the sink write', () =>
       this.writer.write({
         assignments,
         deadLetters,
@@ -507,7 +541,27 @@ export class BatchProcessor {
         ...(offsets === undefined ? {} : { offsets }),
       }),
     );
-    sinkTimer();
+    // Awaited in turn below; marked handled now, as it may fail before its turn comes.
+    written.catch(() => undefined);
+    const settled = this.settling.run(async () => {
+      try {
+        await written;
+      } catch (error) {
+        this.writeFailure ??= error;
+      }
+      if (this.writeFailure !== undefined) throw this.writeFailure;
+      sinkTimer();
+      this.settle(assigned, assignments, deadLetters);
+    });
+    return { settled };
+  }
+
+  private settle(
+    assigned: ReturnType<BatchAssigner['assign']>[],
+    assignments: Assignment[],
+    deadLetters: DeadLetter[],
+  ): void {
+    const { metrics } = this.deps;
     for (const a of assignments) a.record.chunk.settle();
     for (const d of deadLetters) d.record.chunk.settle();
     this.checkpointer.settled(assignments.map((a) => a.record));
@@ -525,7 +579,11 @@ export class BatchProcessor {
     if (!this.checkpointer.enabled || !this.store.ready) return;
     if (this.learner.hasNetwork && this.trainer === undefined) return;
     if (this.warmup.rows > 0) return;
-    // Model, store and memory are written as one state: no background step runs in between.
+    // Offsets, model, store and memory are written as one state: every write acknowledged, no
+    // background step running in between.
+    await this.settling.idle();
+    // After a failed write the store holds batches whose records will be read again.
+    if (this.writeFailure !== undefined) return;
     await this.learner.settle();
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'checkpoint' });
     // Without a network (model.kind: none) the model part is empty: the store is the state.

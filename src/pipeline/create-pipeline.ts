@@ -4,9 +4,9 @@
  *   source chunks ─► fetchedBatches(size, maxWait) ─► BatchProcessor (decode, worker,
  *   store, sinks) ─► settle ─► the source commits
  *
- * Two batches are in the processor at once: one decoded and embedded while the one before it is
- * assigned and written (see BatchProcessor.process); the store and the writes still take them
- * one at a time, in order.
+ * Three batches are in the processor at once: one decoded and embedded, the one before it
+ * assigned and its write issued, and the one before that awaiting its acknowledgement (see
+ * BatchProcessor.process); each stage takes them one at a time, in order.
  *
  * Nothing reaches back upstream except the settling of records, which is what lets a source
  * commit or read further.
@@ -56,8 +56,11 @@ export interface PipelineOptions {
   observers?: readonly PipelineObserver[];
 }
 
-/** Batches in the processor at once: one decoded and embedded while the other is written. */
-const BATCHES_IN_FLIGHT = 2;
+/**
+ * Batches in the processor at once: one decoded and embedded, one assigned and its write
+ * issued, one awaiting its acknowledgement.
+ */
+const BATCHES_IN_FLIGHT = 3;
 
 export interface PipelineStatus extends ProcessorStatus {
   recordsConsumed: number;
@@ -284,7 +287,7 @@ export async function createPipeline(
               canTake: () => batchesInFlight < BATCHES_IN_FLIGHT,
               taken: batchDone,
             }),
-            // Two batches in flight: one decoded and embedded while the other is written.
+            // BATCHES_IN_FLIGHT batches at once, one in each stage of the processor.
             mergeMap((batch) => {
               batchesInFlight += 1;
               return from(

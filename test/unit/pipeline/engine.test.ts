@@ -209,6 +209,7 @@ describe('the trainer engine inside the pipeline', () => {
     const sink: Sink = {
       write: async (output) => {
         const offsets = output.assignments.map((a) => Number(a.record.offset));
+        written.push(...offsets);
         // Hold one write after the store started until the next batch is decoded (or 5 s).
         if (!held && offsets.length > 0 && offsets[0]! >= 600) {
           held = true;
@@ -220,7 +221,6 @@ describe('the trainer engine inside the pipeline', () => {
             await new Promise((resolve) => setTimeout(resolve, 5));
           }
         }
-        written.push(...offsets);
       },
       close: async () => undefined,
     };
@@ -236,8 +236,57 @@ describe('the trainer engine inside the pipeline', () => {
     // While that write was held, the following batch (100 records) had been decoded and embedded.
     expect(held).toBe(true);
     expect(ahead).toBe(100);
-    // Outputs still leave in input order, each record once.
+    // Outputs are still handed to the sink in input order, each record once.
     expect(written).toEqual(Array.from({ length: 1500 }, (_, i) => i));
+  });
+
+  it("issues the next batch's write while the previous one awaits its acknowledgement, and settles in order", async () => {
+    const calls: number[] = [];
+    const acknowledged: number[] = [];
+    const settled: number[] = [];
+    let held: number | undefined;
+    let overlapped = false;
+    const sink: Sink = {
+      write: async (output) => {
+        const first = Number(output.assignments[0]?.record.offset ?? -1);
+        calls.push(first);
+        // Hold one acknowledgement after the store started until the next write is issued.
+        if (held === undefined && first >= 600) {
+          held = first;
+          const until = Date.now() + 5_000;
+          while (Date.now() < until && !overlapped) {
+            overlapped = calls.some((c) => c > first);
+            await new Promise((resolve) => setTimeout(resolve, 5));
+          }
+        }
+        acknowledged.push(first);
+      },
+      close: async () => undefined,
+    };
+    const pipeline = await createPipeline(
+      quiet({
+        synthetic: { totalRecords: 1500, recordsPerSecond: 0, chunkSize: 100 },
+        batch: { size: 100, maxInFlight: 4 },
+        cluster: { k: 5, warmupSize: 200, reservoirSize: 200 },
+      }),
+      {
+        logger: silentLogger,
+        sink,
+        metrics: new Metrics({ defaultMetrics: false }),
+        observers: [{ onBatch: (report) => settled.push(Number(report.records[0]!.offset)) }],
+      },
+    );
+    await pipeline.run();
+    expect(held).toBeDefined();
+    // The batch after the held one was assigned and its write issued before the held one's
+    // acknowledgement, which therefore came later than the next batch's…
+    expect(overlapped).toBe(true);
+    expect(acknowledged.indexOf(held!)).toBeGreaterThan(calls.indexOf(held!));
+    expect(acknowledged).not.toEqual(calls);
+    // …but the batches settle (and their offsets commit) in input order, each once.
+    expect(settled).toEqual([...settled].sort((a, b) => a - b));
+    expect(new Set(settled).size).toBe(settled.length);
+    expect(pipeline.status().recordsAssigned).toBe(1500);
   });
 
   // auto is the native backend where `npm run setup:native` built it (CI); wasm is the fallback.
