@@ -20,6 +20,7 @@ import { promisify } from 'node:util';
 
 import kafkajs from 'kafkajs';
 
+import { validateConfig } from '../src/config/load-config.js';
 import { KafkaBroker } from '../test/helpers/kafka-broker.js';
 import { mixtureRecords } from '../test/helpers/mixture-records.js';
 import type { ThroughputFigures, ThroughputRun } from './throughput-run.js';
@@ -143,7 +144,7 @@ function print(
   );
   const backend = [...results.values()].flat().find((f) => f.backend !== undefined)?.backend;
   console.log(
-    `\n### Throughput at d = ${dim}: ${count.toLocaleString('en')} records, ${PARTITIONS} partitions, batch 256, median of ${rounds} interleaved round(s), backend ${backend ?? '?'}\n`,
+    `\n### Throughput at d = ${dim}: ${count.toLocaleString('en')} records, ${PARTITIONS} partitions, batch.size ${validateConfig({}).batch.size}, median of ${rounds} interleaved round(s), backend ${backend ?? '?'}\n`,
   );
   console.log(
     '| configuration | records/s (median) | runs | ratio to ceiling | CPU µs / record | peak RSS | start-up s |',

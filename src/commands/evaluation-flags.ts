@@ -38,7 +38,10 @@ export const EVALUATION_FLAGS: Record<string, FlagSpec> = {
     type: 'string',
     help: 'number of clusters (default: the number of distinct labels, else 8)',
   },
-  'batch-size': { type: 'string', help: 'records per micro-batch (default 256)' },
+  'batch-size': {
+    type: 'string',
+    help: 'records per micro-batch (default 256 here: one read of the file or replayed fetch)',
+  },
   backend: { type: 'string', help: 'TensorFlow.js backend: auto, tensorflow, wasm or cpu' },
   'label-field': {
     type: 'string',
@@ -230,8 +233,10 @@ export function evaluationConfig(
     'http.enabled': false,
     'log.statusIntervalMs': 0,
     'log.level': 'warn',
-    // Seeded evaluations give the same figures every time: each batch waits for its training.
+    // Seeded evaluations give the same figures every time: each batch waits for its training,
+    // and a batch is one read of 256 records, never what happened to arrive meanwhile.
     'training.schedule': 'inline',
+    'batch.size': 256,
     ...defaults,
   };
   const applied = Object.fromEntries(Object.entries(evalDefaults).filter(([key]) => !isSet(key)));

@@ -44,7 +44,7 @@ const FLAGS = {
   'batch-size': {
     type: 'string',
     key: 'batch.size',
-    help: 'records per micro-batch (default 256)',
+    help: 'most records per micro-batch (default 1024; under load batches grow towards it)',
   },
   workers: {
     type: 'string',

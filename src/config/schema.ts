@@ -121,7 +121,9 @@ const decodeSchema = z
 
 const batchSchema = z
   .strictObject({
-    size: positiveInt.max(65_536).default(256),
+    // Under load batches grow towards this size (see fetchedBatches); a slow stream's batches
+    // are what one fetch brings. Evaluations use 256, the chunk size of their file reads.
+    size: positiveInt.max(65_536).default(1024),
     maxWaitMs: durationMs(1, 600_000).default(200),
     maxInFlight: positiveInt.max(64).default(4),
     stallTimeoutMs: durationMs(0).default(600_000),
@@ -406,7 +408,7 @@ export const FIXES: Readonly<Record<string, string>> = {
     'list the versions this configuration decodes, e.g. [1, 2], or set decode.schemaVersionField to an empty string',
   'decode.dim': 'set decode.dim to the number of decode.fields, or to 0 to take it from the data',
   'batch.size':
-    'set batch.size to an integer from 1 to 65536 (default 256), or pass --batch-size N',
+    'set batch.size to an integer from 1 to 65536 (default 1024), or pass --batch-size N',
   'batch.maxWaitMs': 'set batch.maxWaitMs to a positive number of milliseconds (default 200)',
   'batch.maxInFlight': 'set batch.maxInFlight to an integer from 1 to 64 (default 4)',
   'model.backend':

@@ -48,6 +48,7 @@ export async function evaluateLabelledFile(options: LabelledFileOptions): Promis
         log: { level: 'silent', statusIntervalMs: 0 },
         model: { seed: defaults.model.seed + shift },
         training: { schedule: 'inline' },
+        batch: { size: file.chunkSize },
         losses: { positives: { seed: defaults.losses.positives.seed + shift } },
         cluster: {
           k: scan.labels.size,

@@ -80,7 +80,7 @@ describe('streamclust run', () => {
     const { code, stderr } = await runCli(['run', '--batch-size', '0']);
     expect(code).toBe(78);
     expect(stderr).toContain(
-      'streamclust: invalid configuration (1 problem):\n  - batch.size: 0 is invalid: must be >= 1. Fix: set batch.size to an integer from 1 to 65536 (default 256), or pass --batch-size N',
+      'streamclust: invalid configuration (1 problem):\n  - batch.size: 0 is invalid: must be >= 1. Fix: set batch.size to an integer from 1 to 65536 (default 1024), or pass --batch-size N',
     );
   });
 

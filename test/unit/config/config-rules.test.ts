@@ -22,7 +22,7 @@ describe('configuration rules: one test per rule, message pinned', () => {
   it('a value below the minimum names key, value, rule and fix', () => {
     expect(errorFor({ 'batch.size': 0 })).toBe(
       'invalid configuration (1 problem):\n' +
-        '  - batch.size: 0 is invalid: must be >= 1. Fix: set batch.size to an integer from 1 to 65536 (default 256), or pass --batch-size N',
+        '  - batch.size: 0 is invalid: must be >= 1. Fix: set batch.size to an integer from 1 to 65536 (default 1024), or pass --batch-size N',
     );
   });
 
