@@ -11,7 +11,7 @@ import { describeWithNativeBackend } from '../../helpers/native-backend.js';
 // The margin objective (triplet over pseudo-labels, k-means pull, reconstruction) with a 16-D
 // embedding exercises every path of the step: labels, centroids, the decoder. The default
 // objective (NT-Xent over neighbour pairs of a replay sample) has its own test below.
-const config = validateConfig({
+const marginObjective = {
   model: { hiddenLayers: [64, 32], embeddingDim: 16 },
   losses: {
     positives: { source: 'pseudo' },
@@ -19,7 +19,8 @@ const config = validateConfig({
     triplet: { weight: 1 },
     kmeans: { weight: 0.1 },
   },
-});
+};
+const config = validateConfig(marginObjective);
 const spec: ModelSpec = { ...config.model, inputDim: 8 };
 
 function batch(mixture: DriftingMixture, rows: number): Float32Array {
@@ -231,14 +232,8 @@ describe('TrainerPool with an embedder (training.schedule: background)', () => {
   // The deep-clustering head exists on the training replica only: the embedder must skip its
   // entries and still end with the same encoder and decoder.
   const withHead = validateConfig({
-    model: { hiddenLayers: [64, 32], embeddingDim: 16 },
-    losses: {
-      positives: { source: 'pseudo' },
-      ntXent: { weight: 0 },
-      triplet: { weight: 1 },
-      kmeans: { weight: 0.1 },
-      deepCluster: { weight: 0.5 },
-    },
+    ...marginObjective,
+    losses: { ...marginObjective.losses, deepCluster: { weight: 0.5 } },
   });
 
   async function startWithEmbedder() {

@@ -199,6 +199,13 @@ describe('the trainer engine inside the pipeline', () => {
     expect(peak).toBeLessThanOrEqual(3 * 100);
   });
 
+  /** 1,500 records in batches of 100, the store starting after the first two. */
+  const BATCHES_OF_100 = {
+    synthetic: { totalRecords: 1500, recordsPerSecond: 0, chunkSize: 100 },
+    batch: { size: 100, maxInFlight: 4 },
+    cluster: { k: 5, warmupSize: 200, reservoirSize: 200 },
+  };
+
   it('decodes and embeds the next batch while the previous one is written, and writes in order', async () => {
     const written: number[] = [];
     let held = false;
@@ -224,14 +231,11 @@ describe('the trainer engine inside the pipeline', () => {
       },
       close: async () => undefined,
     };
-    const pipeline = await createPipeline(
-      quiet({
-        synthetic: { totalRecords: 1500, recordsPerSecond: 0, chunkSize: 100 },
-        batch: { size: 100, maxInFlight: 4 },
-        cluster: { k: 5, warmupSize: 200, reservoirSize: 200 },
-      }),
-      { logger: silentLogger, sink, metrics },
-    );
+    const pipeline = await createPipeline(quiet(BATCHES_OF_100), {
+      logger: silentLogger,
+      sink,
+      metrics,
+    });
     await pipeline.run();
     // While that write was held, the following batch (100 records) had been decoded and embedded.
     expect(held).toBe(true);
@@ -263,19 +267,12 @@ describe('the trainer engine inside the pipeline', () => {
       },
       close: async () => undefined,
     };
-    const pipeline = await createPipeline(
-      quiet({
-        synthetic: { totalRecords: 1500, recordsPerSecond: 0, chunkSize: 100 },
-        batch: { size: 100, maxInFlight: 4 },
-        cluster: { k: 5, warmupSize: 200, reservoirSize: 200 },
-      }),
-      {
-        logger: silentLogger,
-        sink,
-        metrics: new Metrics({ defaultMetrics: false }),
-        observers: [{ onBatch: (report) => settled.push(Number(report.records[0]!.offset)) }],
-      },
-    );
+    const pipeline = await createPipeline(quiet(BATCHES_OF_100), {
+      logger: silentLogger,
+      sink,
+      metrics: new Metrics({ defaultMetrics: false }),
+      observers: [{ onBatch: (report) => settled.push(Number(report.records[0]!.offset)) }],
+    });
     await pipeline.run();
     expect(held).toBeDefined();
     // The batch after the held one was assigned and its write issued before the held one's
