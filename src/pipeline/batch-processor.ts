@@ -7,16 +7,17 @@
  * Each stage takes one batch at a time, in order: the store is a single writer, and the order
  * of its updates is what makes a seeded run reproducible; while batch i waits for its
  * acknowledgement, batch i+1 is assigned and its write issued, and batch i+2 decoded and
- * embedded (see `process`). Records settle in input order, and none after a failed write. Until the store is initialised, the
- * embedded batches wait in a WarmupBuffer (their records are not settled, so nothing is
- * committed); when `cluster.warmupSize` records wait they are standardised again with the
- * warm-up's statistics (see warm-up.ts), the network pretrains on them, they are embedded, the
- * store is seeded from them and they are assigned. If the stream stalls first (every in-flight
- * record is waiting), the store starts from what waits after `cluster.warmupMaxWaitMs`; with
- * fewer than k waiting it releases their chunks, so that a Kafka source fetches on. Once a
- * batch is assigned and written, the online learner (online-learner.ts) remembers it and trains
- * from its replay memory, so no record is scored by weights that trained on it: by default
- * beside the stream, the next batch not waiting for those steps (training.schedule).
+ * embedded (see `process`). Records settle in input order, and none after a failed write.
+ * Until the store is initialised, the embedded batches wait in a WarmupBuffer (their records
+ * are not settled, so nothing is committed); when `cluster.warmupSize` records wait they are
+ * standardised again with the warm-up's statistics (see warm-up.ts), the network pretrains on
+ * them, they are embedded, the store is seeded from them and they are assigned. If the stream
+ * stalls first (every in-flight record is waiting), the store starts from what waits after
+ * `cluster.warmupMaxWaitMs`; with fewer than k waiting it releases their chunks, so that a
+ * Kafka source fetches on. Once a batch is assigned and written, the online learner
+ * (online-learner.ts) remembers it and trains from its replay memory, so no record is scored
+ * by weights that trained on it: by default beside the stream, the next batch not waiting for
+ * those steps (training.schedule).
  */
 import type { Config } from '../config/schema.js';
 import { JsonDecoder } from '../decode/json-decoder.js';
