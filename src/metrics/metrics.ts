@@ -151,6 +151,11 @@ export class Metrics {
     labelNames: ['kind', 'detector'] as const,
     registers: [this.registry],
   });
+  readonly driftReferenceReady = new Gauge({
+    name: 'streamclust_drift_reference_ready',
+    help: 'Whether the drift monitor has its reference window (1) or is still filling it (0); until then the drift statistics are NaN, never 0.',
+    registers: [this.registry],
+  });
   readonly centroidDisplacement = new Gauge({
     name: 'streamclust_centroid_displacement',
     help: 'Centroid movement at the last update, in embedding units: mean and max over clusters, and the mean distance from the reference centroids.',
@@ -263,6 +268,18 @@ export class Metrics {
     // Counters that exist at 0 from the start let increase() and rate() see the first event.
     for (const labels of DRIFT_EVENT_SERIES) this.driftEvents.inc(labels, 0);
     for (const kind of LIFECYCLE_KINDS) this.lifecycleEvents.inc({ kind }, 0);
+    // A drift statistic without a reference has no value: NaN, not a 0 that would read as "no
+    // drift" (PSI, JS) or "one cluster" (entropy).
+    this.driftReferenceReady.set(0);
+    for (const gauge of [
+      this.assignmentPsi,
+      this.assignmentJs,
+      this.distanceEwma,
+      this.outlierRatio,
+      this.clusterEntropy,
+      this.nearEmptyClusters,
+    ])
+      gauge.set(Number.NaN);
   }
 
   /** Read the worker pool's queue and utilisation at every scrape. */

@@ -1,7 +1,8 @@
 /**
- * A batch's drift statistics made visible: each one set on its gauge (only when finite: a
- * statistic with no value yet leaves the gauge alone), and each detector event counted and
- * logged with its statistic, threshold and window.
+ * A batch's drift statistics made visible: each one set on its gauge, NaN when it has no value
+ * (no reference window yet, or nothing to compare in this batch) so that a stale or default 0 is
+ * never read as "no drift", whether the reference is ready on its own gauge, and each detector
+ * event counted and logged with its statistic, threshold and window.
  */
 import type { DriftReport } from '../drift/drift-monitor.js';
 import type { Logger } from '../log.js';
@@ -9,8 +10,9 @@ import type { Metrics } from '../metrics/metrics.js';
 
 export function publishDrift(report: DriftReport, metrics: Metrics, logger: Logger): void {
   const set = (gauge: { set(value: number): void }, value: number): void => {
-    if (Number.isFinite(value)) gauge.set(value);
+    gauge.set(Number.isFinite(value) ? value : Number.NaN);
   };
+  metrics.driftReferenceReady.set(report.referenceReady ? 1 : 0);
   set(
     { set: (v) => metrics.centroidDisplacement.set({ statistic: 'mean' }, v) },
     report.centroidShiftMean,
