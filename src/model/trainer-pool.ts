@@ -31,6 +31,7 @@ import type { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 
 import type { LossesConfig } from '../losses/config.js';
+import { SerialQueue } from '../serial-queue.js';
 import type { Logger } from '../log.js';
 import type { BackendRequest } from './backend.js';
 import { cloneModelState, pack, type ModelState, type PackedTensors } from './model-state.js';
@@ -85,7 +86,7 @@ interface Replica {
 /** The inference-only replica, its own call order, and the updates it has taken. */
 interface Embedder {
   replica: Replica;
-  calls: Promise<unknown>;
+  calls: SerialQueue;
   version: number;
   /** An update failed there: it is rebuilt from a training replica before its next call. */
   broken: boolean;
@@ -120,8 +121,8 @@ export class TrainerPool {
   private snapshot: ModelState | undefined;
   private updatesSinceSnapshot = 0;
   private closed = false;
-  /** The last call made; the next one starts when it has settled (see `serially`). */
-  private calls: Promise<unknown> = Promise.resolve();
+  /** The calls to the training replicas, one at a time (see `serially`). */
+  private readonly calls = new SerialQueue();
   private embedder: Embedder | undefined;
   /** Replicas replaced after a failure, since start. */
   restarts = 0;
@@ -181,7 +182,7 @@ export class TrainerPool {
   private async startEmbedder(state: ModelState): Promise<Embedder> {
     const replica = newReplica();
     await replica.pool.run({ ...this.initTask, state: cloneModelState(state) });
-    return { replica, calls: Promise.resolve(), version: state.version, broken: false };
+    return { replica, calls: new SerialQueue(), version: state.version, broken: false };
   }
 
   get replicaCount(): number {
@@ -199,10 +200,12 @@ export class TrainerPool {
 
   /** The worker threads, one per replica (for operations and fault tests). */
   get threads(): Worker[] {
-    return [
-      ...this.replicas,
-      ...(this.embedder === undefined ? [] : [this.embedder.replica]),
-    ].flatMap((r) => r.pool.threads);
+    return this.allReplicas.flatMap((r) => r.pool.threads);
+  }
+
+  /** The training replicas, then the embedder if there is one. */
+  private get allReplicas(): Replica[] {
+    return [...this.replicas, ...(this.embedder === undefined ? [] : [this.embedder.replica])];
   }
 
   get queueSize(): number {
@@ -217,9 +220,7 @@ export class TrainerPool {
 
   /** Runs `work` once every call made before it has settled, whatever their outcome. */
   private serially<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.calls.then(work);
-    this.calls = result.catch(() => undefined);
-    return result;
+    return this.calls.run(work);
   }
 
   /** Embeds a batch and, when asked, trains on it. The features' buffer is transferred. */
@@ -230,9 +231,7 @@ export class TrainerPool {
 
   /** Runs `work` on the embedder once its earlier calls (embeddings, updates) have settled. */
   private onEmbedder<T>(embedder: Embedder, work: (replica: Replica) => Promise<T>): Promise<T> {
-    const result = embedder.calls.then(() => work(embedder.replica));
-    embedder.calls = result.catch(() => undefined);
-    return result;
+    return embedder.calls.run(() => work(embedder.replica));
   }
 
   private async embedRetrying(task: BatchStepTask): Promise<BatchStepResult> {
@@ -500,8 +499,7 @@ export class TrainerPool {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    const all = [...this.replicas, ...(this.embedder === undefined ? [] : [this.embedder.replica])];
-    await Promise.all(all.map((r) => r.pool.destroy()));
+    await Promise.all(this.allReplicas.map((r) => r.pool.destroy()));
   }
 }
 

@@ -41,7 +41,7 @@ import { BatchAssigner } from './batch-assigner.js';
 import type { PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
-import { SerialQueue } from './serial-queue.js';
+import { SerialQueue } from '../serial-queue.js';
 import { SinkWriter } from './sink-writer.js';
 import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
 import { Watermarks } from './watermarks.js';
