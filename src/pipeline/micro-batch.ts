@@ -77,23 +77,23 @@ function batching<In, T>(
     new Observable<T[]>((subscriber) => {
       let buffer: T[] = [];
       let timer: Subscription | undefined;
-      let taken: Subscription | undefined;
+      let earlyClose: Subscription | undefined;
       const closeIfTakeable = (): void => {
         if (buffer.length > 0 && early?.canTake() === true) flush();
         else {
-          taken?.unsubscribe();
-          taken = undefined;
+          earlyClose?.unsubscribe();
+          earlyClose = undefined;
         }
       };
-      const done = early?.taken?.subscribe(() => {
-        if (taken === undefined) closeIfTakeable();
+      const onTaken = early?.taken?.subscribe(() => {
+        if (earlyClose === undefined) closeIfTakeable();
       });
 
       const flush = (): void => {
         timer?.unsubscribe();
         timer = undefined;
-        taken?.unsubscribe();
-        taken = undefined;
+        earlyClose?.unsubscribe();
+        earlyClose = undefined;
         if (buffer.length === 0) return;
         const batch = buffer;
         buffer = [];
@@ -110,8 +110,8 @@ function batching<In, T>(
         next: (input) => {
           take(input, add);
           // Closes once the chunks arriving together are in: a zero delay runs after them.
-          if (early !== undefined && buffer.length > 0 && taken === undefined)
-            taken = scheduler.schedule(closeIfTakeable, 0);
+          if (early !== undefined && buffer.length > 0 && earlyClose === undefined)
+            earlyClose = scheduler.schedule(closeIfTakeable, 0);
         },
         error: (error: unknown) => {
           buffer = [];
@@ -125,8 +125,8 @@ function batching<In, T>(
 
       return () => {
         timer?.unsubscribe();
-        taken?.unsubscribe();
-        done?.unsubscribe();
+        earlyClose?.unsubscribe();
+        onTaken?.unsubscribe();
         buffer = [];
         subscription.unsubscribe();
       };
