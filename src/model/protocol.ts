@@ -1,11 +1,13 @@
 /**
  * The one typed protocol between the main thread and the trainer workers (piscina). Arrays
- * travel as Float32Array whose buffers are transferred (`Piscina.move` / `transferList`), never
- * copied or sent as JSON: a batch of 1,024 × 64 floats is 256 KiB per direction per batch.
+ * travel as Float32Array whose buffers are transferred (`Piscina.move` / `transferList`), not
+ * sent as JSON: a batch of 1,024 × 64 floats is 256 KiB per direction per batch. (The pool does
+ * keep a copy of what it sends when it may have to send it again after a worker failure.)
  *
  * A training step is two messages per replica: `step` embeds the replica's shard with the
  * current weights and returns the shard's gradients; the main thread averages them and sends
  * the same `apply` to every replica, so all replicas take the same update at the same version.
+ * The embedding replica (training.schedule: background) gets that `apply` too, as a `follower`.
  */
 import type { LossesConfig } from '../losses/config.js';
 import type { BackendChoice, BackendRequest } from './backend.js';

@@ -21,8 +21,8 @@
  * With `embedder` (training.schedule: background), one more thread holds a replica that never
  * computes gradients: every call without training (a batch's embedding, a realignment sample)
  * runs there, in its own order, so inference never waits for a training step in progress. It
- * takes every update after the training replicas have (the same `apply`, so the same weights and
- * optimiser state), and an embedding's `modelVersion` is the number of updates that replica had
+ * takes every update after the training replicas have (the same `apply`, skipping only the
+ * deep-clustering head, which never changes an embedding: the same encoder and decoder), and an embedding's `modelVersion` is the number of updates that replica had
  * taken when it embedded the batch: at most the steps still on their way behind the trainer.
  */
 import { fileURLToPath } from 'node:url';
