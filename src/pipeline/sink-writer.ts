@@ -4,9 +4,16 @@
  * reported meanwhile (`failure`, which /readyz and the status show); the source is held back by
  * the unsettled records, so nothing piles up. A permanent failure is thrown: the pipeline stops
  * and the batch's records stay uncommitted, to be read again.
+ *
+ * Writes run one at a time, retries included, in the order they were issued. The Kafka sink's
+ * idempotent producer numbers its messages per partition; when a request reaches the broker but
+ * its answer is lost, the retry must send the same messages under the same numbers, which it can
+ * only do if no later write took them meanwhile (the broker would refuse that one as out of
+ * order). Batches still overlap: the next is assigned while this one's write is awaited.
  */
 import { isRetriable } from '../errors.js';
 import type { Logger } from '../log.js';
+import { SerialQueue } from '../serial-queue.js';
 import type { BatchOutput, Sink } from '../sinks/sink.js';
 
 const FIRST_DELAY_MS = 250;
@@ -16,6 +23,7 @@ export class SinkWriter {
   private readonly sink: Sink;
   private readonly logger: Logger;
   private lastFailure: string | undefined;
+  private readonly queue = new SerialQueue();
 
   constructor(sink: Sink, logger: Logger) {
     this.sink = sink;
@@ -27,7 +35,11 @@ export class SinkWriter {
     return this.lastFailure;
   }
 
-  async write(output: BatchOutput): Promise<void> {
+  write(output: BatchOutput): Promise<void> {
+    return this.queue.run(() => this.writeUntilAcknowledged(output));
+  }
+
+  private async writeUntilAcknowledged(output: BatchOutput): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       try {
         await this.sink.write(output);

@@ -74,17 +74,33 @@ export async function createKafkaSink(
         );
       }, config.writeTimeoutMs);
     });
+    const replace = (): void => {
+      if (current !== producer) return;
+      void current.disconnect().catch(() => undefined);
+      producer = newProducer();
+      connected = producer.connect();
+      connected.catch(() => undefined);
+    };
     try {
       await Promise.race([work(current), timeout]);
     } catch (error) {
-      if (error instanceof StreamclustError && current === producer) {
+      if (error instanceof StreamclustError) {
         logger.warn('a Kafka write hung; replacing the producer', {
           timeoutMs: config.writeTimeoutMs,
         });
-        void current.disconnect().catch(() => undefined);
-        producer = newProducer();
-        connected = producer.connect();
-        connected.catch(() => undefined);
+        replace();
+      } else if (!transactional && lostSequence(error)) {
+        // The broker and the producer disagree on the sequence numbers (a request that reached
+        // the broker but whose answer was lost in a restart). A fresh producer id starts a new
+        // sequence, as Java's producer does; the retry may write these records twice.
+        logger.warn("the broker refused the producer's sequence numbers; replacing the producer", {
+          error: String(error),
+        });
+        replace();
+        throw new StreamclustError(`writing to Kafka failed: ${String(error)}`, {
+          retriable: true,
+          cause: error,
+        });
       }
       throw error;
     } finally {
@@ -187,6 +203,19 @@ async function sendSplitting(send: Send, topicMessages: TopicMessages[]): Promis
   const half = Math.ceil(only.messages.length / 2);
   await sendSplitting(send, [{ topic: only.topic, messages: only.messages.slice(0, half) }]);
   await sendSplitting(send, [{ topic: only.topic, messages: only.messages.slice(half) }]);
+}
+
+/**
+ * Errors after which an idempotent producer's sequence numbers no longer match the broker's:
+ * only a new producer id gets past them.
+ */
+export function lostSequence(error: unknown): boolean {
+  const type = protocolType(error);
+  return (
+    type === 'OUT_OF_ORDER_SEQUENCE_NUMBER' ||
+    type === 'UNKNOWN_PRODUCER_ID' ||
+    type === 'INVALID_PRODUCER_EPOCH'
+  );
 }
 
 function isTooLarge(error: unknown): boolean {
