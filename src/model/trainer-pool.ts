@@ -298,6 +298,8 @@ export class TrainerPool {
         );
         embedder.version = version;
       } catch (error) {
+        // A pool being closed terminates its workers under an update in flight: nothing to say.
+        if (this.closed) return;
         this.options.logger?.warn('the embedding worker failed to apply an update', {
           error: String(error),
         });
