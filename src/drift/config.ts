@@ -34,7 +34,20 @@ const adwinSchema = z.strictObject({
 const alertsSchema = z.strictObject({
   assignmentPsi: z.number().positive().default(0.2),
   assignmentJs: z.number().gt(0).max(1).default(0.05),
-  featurePsi: z.number().positive().default(0.2),
+});
+
+// Drift of the raw inputs (input-drift.ts): the tests that open incidents.
+const inputSchema = z.strictObject({
+  enabled: z.boolean().default(true),
+  referenceRecords: z.number().int().min(100).default(2_000),
+  windowRecords: z.number().int().min(100).default(2_000),
+  checkEveryRecords: z.number().int().min(1).default(250),
+  alpha: z.number().gt(0).lt(0.5).default(1e-6),
+  prototypes: z.number().int().min(2).max(256).default(16),
+});
+
+const incidentsSchema = z.strictObject({
+  quietRecords: z.number().int().min(1).default(10_000),
 });
 
 export const driftConfigSchema = z.strictObject({
@@ -45,10 +58,11 @@ export const driftConfigSchema = z.strictObject({
   outlierQuantile: z.number().gt(0.5).lt(1).default(0.99),
   nearEmptyShare: z.number().gt(0).lt(1).default(0.1),
   psiEpsilon: z.number().gt(0).lt(0.01).default(1e-4),
-  featureBins: z.number().int().min(2).max(100).default(10),
   pageHinkley: pageHinkleySchema.default(pageHinkleySchema.parse({})),
   adwin: adwinSchema.default(adwinSchema.parse({})),
   alerts: alertsSchema.default(alertsSchema.parse({})),
+  input: inputSchema.default(inputSchema.parse({})),
+  incidents: incidentsSchema.default(incidentsSchema.parse({})),
 });
 
 export type DriftConfig = z.output<typeof driftConfigSchema>;

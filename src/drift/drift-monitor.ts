@@ -2,7 +2,6 @@ import { Adwin } from './adwin.js';
 import type { DriftConfig } from './config.js';
 import { driftConfigSchema } from './config.js';
 import { normalisedEntropy } from './entropy.js';
-import { FeaturePsi } from './feature-psi.js';
 import { jsDivergence } from './js-divergence.js';
 import type { ChangeDetection } from './page-hinkley.js';
 import { PageHinkley } from './page-hinkley.js';
@@ -13,8 +12,7 @@ import { psi } from './psi.js';
  *
  * The first `referenceRecords` records after the monitor starts form a fixed reference
  * window: its cluster-assignment distribution, its distances to the assigned centroid (mean,
- * standard deviation, `outlierQuantile`), the centroids at its end and, when decoded inputs
- * are given, per-feature quantile bins. After that every batch updates a sliding current
+ * standard deviation, `outlierQuantile`) and the centroids at its end. After that every batch updates a sliding current
  * window of about `windowRecords` records (whole batches) and the report compares the two:
  *
  * - embedding space: centroid displacement in this batch and since the reference; PSI and
@@ -22,20 +20,22 @@ import { psi } from './psi.js';
  *   to the assigned centroid; share of records beyond the reference's outlier quantile;
  *   normalised cluster-size entropy and the number of near-empty clusters (window share below
  *   nearEmptyShare / k); Page-Hinkley and ADWIN on every record's distance, standardised by
- *   the reference mean and standard deviation;
- * - input space: PSI of each decoded feature against its reference bins (max, mean, worst
- *   feature), so an operator can tell the data moving from the model moving.
+ *   the reference mean and standard deviation.
+ *
+ * These are the embedding's and the store's signals, which move when the network trains as well
+ * as when the data changes; drift of the data itself is measured on the raw inputs
+ * (input-drift.ts), and incidents are opened from that (incidents.ts).
  *
  * Detectors raise an event when they fire; threshold statistics (the PSIs, JS) raise one when
  * they cross their alert level and re-arm once they fall below half of it, so a lasting shift
  * is one event, not one per batch. Statistics that need the reference are NaN until it is
- * complete. `rebase()` starts a new reference (after an operator accepted a change).
+ * complete. `rebase()` starts a new reference: after a drift incident closed, or when the model
+ * moved since the reference (`referenceModelVersion`).
  *
  * Parameters: see driftConfigSchema (config.ts). State: the reference summary, the window's
  * per-batch counts and their running sums, the EWMA, the two detectors, alert arming flags.
  *
  * References: Page-Hinkley and ADWIN (see their files); PSI (psi.ts); river `drift/`;
- * Evidently AI's data-drift presets for the per-feature PSI split.
  */
 export interface CentroidSet {
   ids: Int32Array;
@@ -46,13 +46,12 @@ export interface DriftBatch {
   clusterIds: Int32Array;
   distances: Float32Array;
   centroids?: { before: CentroidSet; after: CentroidSet };
-  /** Decoded features, n × inputDim, row-major. */
-  inputs?: Float32Array;
+  /** The version of the network that embedded the batch (0 without one). */
+  modelVersion?: number;
 }
 
-export type DriftEventKind = 'embedding-drift' | 'assignment-drift' | 'input-drift';
-export type DriftDetector =
-  'page-hinkley' | 'adwin' | 'assignment-psi' | 'assignment-js' | 'feature-psi';
+export type DriftEventKind = 'embedding-drift' | 'assignment-drift';
+export type DriftDetector = 'page-hinkley' | 'adwin' | 'assignment-psi' | 'assignment-js';
 
 export interface DriftEvent {
   kind: DriftEventKind;
@@ -64,8 +63,6 @@ export interface DriftEvent {
   windowEnd: number;
   /** Estimated first record after the change. */
   changeIndex: number;
-  /** The feature index, for feature-psi events; null otherwise. */
-  feature: number | null;
 }
 
 export interface DriftReport {
@@ -81,9 +78,8 @@ export interface DriftReport {
   outlierShare: number;
   clusterEntropy: number;
   nearEmptyClusters: number;
-  inputPsiMax: number;
-  inputPsiMean: number;
-  inputPsiWorstFeature: number;
+  /** The model version of the reference window's first batch (NaN before the first batch). */
+  referenceModelVersion: number;
   events: DriftEvent[];
 }
 
@@ -93,13 +89,12 @@ interface Reference {
   distanceStd: number;
   outlierThreshold: number;
   centroids: CentroidSet | null;
-  features: FeaturePsi | null;
+  modelVersion: number;
 }
 
 interface WindowBatch {
   records: number;
   counts: Map<number, number>;
-  features: Float64Array | null;
 }
 
 export class DriftMonitor {
@@ -109,21 +104,19 @@ export class DriftMonitor {
   private building = {
     counts: new Map<number, number>(),
     distances: [] as number[],
-    inputs: [] as Float32Array[],
-    inputRecords: 0,
     records: 0,
+    modelVersion: Number.NaN,
   };
   /** Record index of the detectors' first input: the first record after the reference. */
   private detectorStart = 0;
   private lastCentroids: CentroidSet | null = null;
   private window: WindowBatch[] = [];
   private windowCounts = new Map<number, number>();
-  private windowFeatures: Float64Array | null = null;
   private windowRecords = 0;
   private ewma = Number.NaN;
   private pageHinkley: PageHinkley;
   private adwin: Adwin;
-  private armed = { assignmentPsi: true, assignmentJs: true, featurePsi: true };
+  private armed = { assignmentPsi: true, assignmentJs: true };
 
   constructor(config: Partial<DriftConfig> = {}) {
     this.config = driftConfigSchema.parse(config);
@@ -170,9 +163,7 @@ export class DriftMonitor {
       assignmentJs: stats?.js ?? Number.NaN,
       clusterEntropy: stats?.entropy ?? Number.NaN,
       nearEmptyClusters: stats?.nearEmpty ?? Number.NaN,
-      inputPsiMax: stats?.featureMax ?? Number.NaN,
-      inputPsiMean: stats?.featureMean ?? Number.NaN,
-      inputPsiWorstFeature: stats?.featureWorst ?? -1,
+      referenceModelVersion: ref?.modelVersion ?? this.building.modelVersion,
       events,
     };
   }
@@ -180,15 +171,14 @@ export class DriftMonitor {
   /** Forgets the reference and the window; the next referenceRecords records form a new one. */
   rebase(): void {
     this.reference = null;
-    this.building = { counts: new Map(), distances: [], inputs: [], inputRecords: 0, records: 0 };
+    this.building = { counts: new Map(), distances: [], records: 0, modelVersion: Number.NaN };
     this.detectorStart = 0;
     this.window = [];
     this.windowCounts = new Map();
-    this.windowFeatures = null;
     this.windowRecords = 0;
     this.pageHinkley = new PageHinkley(this.config.pageHinkley);
     this.adwin = new Adwin(this.config.adwin);
-    this.armed = { assignmentPsi: true, assignmentJs: true, featurePsi: true };
+    this.armed = { assignmentPsi: true, assignmentJs: true };
   }
 
   private updateEwma(distances: Float32Array): void {
@@ -203,18 +193,13 @@ export class DriftMonitor {
     const b = this.building;
     addCounts(b.counts, batch.clusterIds, 1);
     for (let i = 0; i < batch.distances.length; i++) b.distances.push(batch.distances[i]!);
-    if (batch.inputs !== undefined) {
-      b.inputs.push(Float32Array.from(batch.inputs));
-      b.inputRecords += batch.clusterIds.length;
-    }
+    if (Number.isNaN(b.modelVersion)) b.modelVersion = batch.modelVersion ?? 0;
     b.records += batch.clusterIds.length;
     if (b.records < this.config.referenceRecords) return;
     const d = Float64Array.from(b.distances).sort();
     const m = mean(d);
     const variance = d.reduce((s, x) => s + (x - m) ** 2, 0) / Math.max(1, d.length - 1);
     const q = d[Math.min(d.length - 1, Math.floor(this.config.outlierQuantile * d.length))]!;
-    const inputs = concat(b.inputs);
-    const inputDim = b.inputRecords > 0 ? inputs.length / b.inputRecords : 0;
     this.detectorStart = this.records + batch.clusterIds.length;
     this.reference = {
       counts: b.counts,
@@ -223,10 +208,7 @@ export class DriftMonitor {
       distanceStd: Math.sqrt(variance) || 1,
       outlierThreshold: q,
       centroids: this.lastCentroids,
-      features:
-        inputDim > 0 && Number.isInteger(inputDim)
-          ? new FeaturePsi(inputDim, this.config.featureBins, this.config.psiEpsilon, inputs)
-          : null,
+      modelVersion: b.modelVersion,
     };
   }
 
@@ -258,15 +240,7 @@ export class DriftMonitor {
 
   private slide(batch: DriftBatch): void {
     const counts = addCounts(new Map(), batch.clusterIds, 1);
-    let features: Float64Array | null = null;
-    const fp = this.reference!.features;
-    if (fp !== null && batch.inputs !== undefined) {
-      features = new Float64Array(fp.inputDim * fp.bins);
-      fp.accumulate(batch.inputs, features);
-      this.windowFeatures ??= new Float64Array(features.length);
-      addInto(this.windowFeatures, features, 1);
-    }
-    this.window.push({ records: batch.clusterIds.length, counts, features });
+    this.window.push({ records: batch.clusterIds.length, counts });
     mergeCounts(this.windowCounts, counts, 1);
     this.windowRecords += batch.clusterIds.length;
     while (
@@ -275,8 +249,6 @@ export class DriftMonitor {
     ) {
       const old = this.window.shift()!;
       mergeCounts(this.windowCounts, old.counts, -1);
-      if (old.features !== null && this.windowFeatures !== null)
-        addInto(this.windowFeatures, old.features, -1);
       this.windowRecords -= old.records;
     }
   }
@@ -301,35 +273,17 @@ export class DriftMonitor {
       entropy: normalisedEntropy(activeCounts),
       nearEmpty:
         total > 0 ? activeCounts.filter((c) => c / total < nearEmptyBelow).length : Number.NaN,
-      featureMax: Number.NaN,
-      featureMean: Number.NaN,
-      featureWorst: -1,
     };
-    if (ref.features !== null && this.windowFeatures !== null) {
-      const per = ref.features.psiPerFeature(this.windowFeatures);
-      result.featureWorst = per.reduce((best, v, i) => (v > per[best]! ? i : best), 0);
-      result.featureMax = per[result.featureWorst]!;
-      result.featureMean = mean(per);
-    }
-    this.alert('assignmentPsi', 'assignment-drift', 'assignment-psi', result.psi, null, events);
-    this.alert('assignmentJs', 'assignment-drift', 'assignment-js', result.js, null, events);
-    this.alert(
-      'featurePsi',
-      'input-drift',
-      'feature-psi',
-      result.featureMax,
-      result.featureWorst,
-      events,
-    );
+    this.alert('assignmentPsi', 'assignment-drift', 'assignment-psi', result.psi, events);
+    this.alert('assignmentJs', 'assignment-drift', 'assignment-js', result.js, events);
     return result;
   }
 
   private alert(
-    key: 'assignmentPsi' | 'assignmentJs' | 'featurePsi',
+    key: 'assignmentPsi' | 'assignmentJs',
     kind: DriftEventKind,
     detector: DriftDetector,
     value: number,
-    feature: number | null,
     events: DriftEvent[],
   ): void {
     const threshold = this.config.alerts[key];
@@ -345,7 +299,6 @@ export class DriftMonitor {
         windowStart: start,
         windowEnd: this.records - 1,
         changeIndex: start,
-        feature,
       });
     } else if (!this.armed[key] && value < threshold / 2) {
       this.armed[key] = true;
@@ -367,7 +320,6 @@ function detectorEvent(
     windowStart: offset + hit.windowStart,
     windowEnd: offset + hit.index,
     changeIndex: offset + hit.changeIndex,
-    feature: null,
   };
 }
 
@@ -406,23 +358,9 @@ function mergeCounts(into: Map<number, number>, from: Map<number, number>, sign:
   }
 }
 
-function addInto(into: Float64Array, from: Float64Array, sign: number): void {
-  for (let i = 0; i < into.length; i++) into[i]! += sign * from[i]!;
-}
-
 function mean(x: ArrayLike<number>): number {
   if (x.length === 0) return Number.NaN;
   let s = 0;
   for (let i = 0; i < x.length; i++) s += x[i]!;
   return s / x.length;
-}
-
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((s, p) => s + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }

@@ -1,7 +1,8 @@
 /**
  * The live view served at `/`: one self-contained HTML page (inline CSS, JS and SVG; no CDN,
  * no build step, nothing to install) that polls `/api/live` every second and redraws four
- * pictures: cluster sizes over time, the drift timeline with detected drifts marked, a PCA of
+ * pictures: cluster sizes over time, the drift statistics (one strip each, on its own scale)
+ * with drift incidents as shaded spans, a PCA of
  * recent embeddings and the centroids, and the header figures (backend, throughput).
  *
  * Each chart carries `data-series` / `data-points` attributes with what it drew, so a browser
@@ -31,6 +32,7 @@ export const LIVE_VIEW_HTML = `<!doctype html>
   .legend i { display: inline-block; width: 10px; height: 10px; margin: 0 3px 0 8px; vertical-align: -1px; }
   #events { font-size: 12px; max-height: 300px; overflow: auto; margin: 0; padding: 0; list-style: none; }
   #events .drift { color: #c0392b; font-weight: 600; }
+  #events .signal { color: var(--muted); }
   #status.stale { color: #c0392b; }
 </style>
 </head>
@@ -42,14 +44,14 @@ export const LIVE_VIEW_HTML = `<!doctype html>
   <div class="figure"><b id="records">–</b><span>records</span></div>
   <div class="figure"><b id="clusters">–</b><span>clusters</span></div>
   <div class="figure"><b id="versions">–</b><span>model / store version</span></div>
-  <div class="figure"><b id="drifts">–</b><span>recent drift alarms</span></div>
+  <div class="figure"><b id="drifts">–</b><span>drift incidents (open)</span></div>
   <div class="figure"><span id="status">connecting…</span></div>
 </header>
 <main>
   <section><h2>Cluster sizes over time (weight)</h2>
     <svg id="sizes" data-series="0" data-points="0" viewBox="0 0 600 280" preserveAspectRatio="none"></svg>
     <div class="legend" id="sizes-legend"></div></section>
-  <section><h2>Drift: assignment PSI, JS divergence (bits), distance EWMA; red = drift detected</h2>
+  <section><h2>Drift: each statistic on its own scale; shaded = drift incident</h2>
     <svg id="drift" data-series="0" data-points="0" data-markers="0" viewBox="0 0 600 280" preserveAspectRatio="none"></svg>
     <div class="legend" id="drift-legend"></div></section>
   <section><h2>Embeddings and centroids, PCA projection (recent sample)</h2>
@@ -115,29 +117,45 @@ function drawSizes(data) {
     return '<i style="background:' + color(id) + '"></i>' + id; }).join("") + (list.length > 24 ? " …" : "");
 }
 
-var DRIFT_SERIES = [["psi", "assignment PSI", "#1f77b4"], ["js", "JS divergence", "#2ca02c"], ["ewma", "distance EWMA", "#9467bd"]];
+// One strip per statistic, top to bottom, each scaled to its own range: the input tests
+// (statistic / critical value, with the line at 1 above which they call it drift), then the
+// embedding and assignment signals.
+var DRIFT_SERIES = [["input", "input tests (÷ critical)", "#c0392b", 1], ["psi", "assignment PSI", "#1f77b4", 0],
+  ["js", "JS divergence (bits)", "#2ca02c", 0], ["ewma", "distance EWMA", "#9467bd", 0]];
 function drawDrift(data) {
   var svg = document.getElementById("drift"); clear(svg);
-  var rows = data.drift, hi = 0, points = 0, series = 0;
-  if (rows.length === 0) { svg.dataset.series = "0"; svg.dataset.points = "0"; return; }
-  rows.forEach(function (r) { DRIFT_SERIES.forEach(function (d) { if (r[d[0]] !== null) hi = Math.max(hi, r[d[0]]); }); });
-  var t0 = rows[0].t, t1 = rows[rows.length - 1].t, s = scaler(t0, t1, 0, hi || 1);
-  axes(svg, t0, t1, 0, hi);
-  var drifts = data.events.filter(function (e) { return e.type === "drift" && e.t >= t0; });
-  drifts.forEach(function (e) {
-    var x = s.x(e.t);
-    el("line", { x1: x, y1: 8, x2: x, y2: H - PAD, stroke: "#c0392b", "stroke-dasharray": "4 3", "stroke-width": 1.5 }, svg);
-    el("title", {}, el("circle", { cx: x, cy: 10, r: 4, fill: "#c0392b" }, svg)).textContent = e.kind + " (" + e.detector + ")";
+  var rows = data.drift, points = 0, series = 0, spans = 0;
+  if (rows.length === 0) { svg.dataset.series = "0"; svg.dataset.points = "0"; svg.dataset.markers = "0"; return; }
+  var t0 = rows[0].t, t1 = rows[rows.length - 1].t, x = scaler(t0, t1, 0, 1).x;
+  el("line", { x1: PAD, y1: H - PAD, x2: W - 6, y2: H - PAD, stroke: "#ccd" }, svg);
+  text(svg, PAD, H - PAD + 14, clock(t0)); text(svg, W - 6, H - PAD + 14, clock(t1), "end");
+  data.incidents.forEach(function (inc) {
+    var to = inc.to === null ? t1 : inc.to;
+    if (to < t0 || inc.from > t1) return;
+    var a = x(Math.max(inc.from, t0)), b = Math.max(x(Math.min(to, t1)), a + 3);
+    var rect = el("rect", { x: a.toFixed(1), y: 4, width: (b - a).toFixed(1), height: H - PAD - 4,
+      fill: "#c0392b", "fill-opacity": inc.to === null ? 0.22 : 0.12 }, svg);
+    el("title", {}, rect).textContent = "incident #" + inc.id + (inc.to === null ? " (open) " : " ") + inc.what;
+    text(svg, a + 2, H - PAD - 4, "#" + inc.id).setAttribute("fill", "#c0392b");
+    spans++;
   });
-  DRIFT_SERIES.forEach(function (d) {
-    var pts = [];
-    rows.forEach(function (r) { if (r[d[0]] !== null) { pts.push(s.x(r.t).toFixed(1) + "," + s.y(r[d[0]]).toFixed(1)); points++; } });
+  var strip = (H - PAD - 8) / DRIFT_SERIES.length;
+  DRIFT_SERIES.forEach(function (d, k) {
+    var top = 6 + k * strip, bottom = top + strip - 6, hi = d[3], pts = [];
+    rows.forEach(function (r) { if (r[d[0]] !== null) hi = Math.max(hi, r[d[0]]); });
+    hi = hi * 1.1 || 1;
+    function y(v) { return bottom - (bottom - top) * Math.min(v, hi) / hi; }
+    el("line", { x1: PAD, y1: bottom, x2: W - 6, y2: bottom, stroke: "#eef" }, svg);
+    if (d[3] > 0) el("line", { x1: PAD, y1: y(d[3]), x2: W - 6, y2: y(d[3]), stroke: d[2], "stroke-dasharray": "3 3", "stroke-opacity": 0.6 }, svg);
+    text(svg, PAD + 4, top + 9, d[1] + " (max " + fmt(hi / 1.1) + ")");
+    rows.forEach(function (r) { if (r[d[0]] !== null) { pts.push(x(r.t).toFixed(1) + "," + y(r[d[0]]).toFixed(1)); points++; } });
     if (pts.length > 0) series++;
     polyline(svg, pts, d[2]);
   });
-  svg.dataset.series = String(series); svg.dataset.points = String(points); svg.dataset.markers = String(drifts.length);
+  svg.dataset.series = String(series); svg.dataset.points = String(points); svg.dataset.markers = String(spans);
   document.getElementById("drift-legend").innerHTML = DRIFT_SERIES.map(function (d) {
-    return '<i style="background:' + d[2] + '"></i>' + d[1]; }).join("") + '<i style="background:#c0392b"></i>drift detected (' + drifts.length + ")";
+    return '<i style="background:' + d[2] + '"></i>' + d[1]; }).join("") +
+    '<i style="background:#c0392b;opacity:0.25"></i>drift incident (' + spans + ")";
 }
 
 function drawPca(data) {
@@ -166,8 +184,10 @@ function drawPca(data) {
 function drawEvents(data) {
   var list = document.getElementById("events");
   list.innerHTML = data.events.slice(-40).reverse().map(function (e) {
-    var what = e.type === "drift" ? e.kind + " by " + e.detector : "cluster " + e.cluster + " " + e.kind;
-    return '<li class="' + e.type + '">' + clock(e.t) + " " + what + "</li>";
+    var incident = e.incident !== null && e.incident !== undefined;
+    var what = incident ? "drift incident #" + e.incident + " " + e.kind.replace("incident-", "") + " — " + e.what
+      : e.type === "drift" ? e.kind + " signal by " + e.detector : "cluster " + e.cluster + " " + e.kind;
+    return '<li class="' + (incident ? "drift" : e.type === "drift" ? "signal" : e.type) + '">' + clock(e.t) + " " + what + "</li>";
   }).join("");
 }
 
@@ -178,7 +198,8 @@ function render(data) {
   document.getElementById("records").textContent = fmt(data.records);
   document.getElementById("clusters").textContent = String(data.projection.centroids.length);
   document.getElementById("versions").textContent = (data.modelVersion === null ? "–" : data.modelVersion) + " / " + (data.storeVersion === null ? "–" : data.storeVersion);
-  document.getElementById("drifts").textContent = String(data.events.filter(function (e) { return e.type === "drift"; }).length);
+  document.getElementById("drifts").textContent = data.incidents.length + " (" +
+    data.incidents.filter(function (i) { return i.to === null; }).length + ")";
   drawSizes(data); drawDrift(data); drawPca(data); drawEvents(data);
   updates++;
   document.body.dataset.updates = String(updates);

@@ -1,7 +1,7 @@
 /**
  * What the live view (`/` and `/api/live`) shows, kept as a pipeline observer: bounded ring
- * buffers of cluster sizes and drift statistics over time, the recent lifecycle and drift
- * events, a sample of recent embeddings with their cluster ids, the latest centroids, and the
+ * buffers of cluster sizes and drift statistics over time, the drift incidents (from their
+ * opening and closing events, as spans of time), the recent lifecycle and drift events, a sample of recent embeddings with their cluster ids, the latest centroids, and the
  * throughput. Everything is bounded, so a pipeline that runs for months holds the same memory
  * as one that runs for a minute.
  *
@@ -30,6 +30,8 @@ export interface LiveBatch {
         centroidShiftMean: number;
       }
     | undefined;
+  /** The input-drift tests' last severity (statistic / critical value), when they have one. */
+  inputDrift?: number | undefined;
   events: readonly { type: string; kind: string; at: number; detail: Record<string, unknown> }[];
   modelVersion: number;
   storeVersion: number;
@@ -52,6 +54,7 @@ export interface LiveViewOptions {
 
 interface DriftPoint {
   t: number;
+  input: number | null;
   psi: number | null;
   js: number | null;
   ewma: number | null;
@@ -65,7 +68,21 @@ interface LiveEvent {
   kind: string;
   detector: string | null;
   cluster: number | null;
+  /** For drift incidents: its number, level and what moved, in words. */
+  incident: number | null;
+  what: string | null;
 }
+
+/** A drift incident as a span of wall-clock time (`to` null while it is open). */
+interface LiveIncident {
+  id: number;
+  from: number;
+  to: number | null;
+  level: string;
+  what: string;
+}
+
+const MAX_INCIDENTS = 50;
 
 class Ring<T> {
   private readonly items: T[] = [];
@@ -94,6 +111,7 @@ export class LiveViewState {
   private readonly sizes: Ring<{ t: number; clusters: Record<string, number> }>;
   private readonly drift: Ring<DriftPoint>;
   private readonly events: Ring<LiveEvent>;
+  private readonly incidents = new Map<number, LiveIncident>();
   private readonly sample: Ring<{ embedding: Float32Array; cluster: number }>;
   private readonly throughput: Ring<{ t: number; records: number }>;
   private latest: LiveBatch | undefined;
@@ -128,7 +146,11 @@ export class LiveViewState {
     this.totals.records += report.records.length;
     this.totals.batches += 1;
     this.throughput.push({ t: report.at, records: report.records.length });
-    for (const e of report.events) this.events.push(toLiveEvent(e));
+    for (const e of report.events) {
+      const live = toLiveEvent(e);
+      this.events.push(live);
+      if (live.incident !== null) this.trackIncident(live, e.detail);
+    }
     this.addToSample(report);
     if (sampled) this.recordSeries(report);
   }
@@ -148,9 +170,27 @@ export class LiveViewState {
       losses: latest?.losses ?? {},
       sizes: this.sizes.toArray(),
       drift: this.drift.toArray(),
+      incidents: [...this.incidents.values()],
       events: this.events.toArray(),
       projection: this.projection(),
     };
+  }
+
+  private trackIncident(e: LiveEvent, detail: Record<string, unknown>): void {
+    const id = e.incident!;
+    const opened = typeof detail['openedAtMs'] === 'number' ? detail['openedAtMs'] : e.t;
+    const closed = typeof detail['closedAtMs'] === 'number' ? detail['closedAtMs'] : null;
+    this.incidents.set(id, {
+      id,
+      from: this.incidents.get(id)?.from ?? opened,
+      to: e.kind === 'incident-closed' ? (closed ?? e.t) : null,
+      level: typeof detail['level'] === 'string' ? detail['level'] : '',
+      what: e.what ?? '',
+    });
+    if (this.incidents.size > MAX_INCIDENTS) {
+      const oldest = this.incidents.keys().next().value;
+      if (oldest !== undefined) this.incidents.delete(oldest);
+    }
   }
 
   private lastSampleAt(): number {
@@ -167,6 +207,7 @@ export class LiveViewState {
     const d = report.drift;
     this.drift.push({
       t: report.at,
+      input: finite(report.inputDrift ?? Number.NaN),
       psi: d === undefined ? null : finite(d.assignmentPsi),
       js: d === undefined ? null : finite(d.assignmentJs),
       ewma: d === undefined ? null : finite(d.distanceEwma),
@@ -232,13 +273,32 @@ export class LiveViewState {
 function toLiveEvent(e: LiveBatch['events'][number]): LiveEvent {
   const detector = e.detail['detector'];
   const cluster = e.detail['clusterId'];
+  const incident = e.type === 'drift' && e.kind.startsWith('incident-') ? e.detail['id'] : null;
   return {
     t: e.at,
     type: e.type,
     kind: e.kind,
     detector: typeof detector === 'string' ? detector : null,
     cluster: typeof cluster === 'number' ? cluster : null,
+    incident: typeof incident === 'number' ? incident : null,
+    what: typeof incident === 'number' ? incidentWords(e.detail) : null,
   };
+}
+
+/** `major: latency_ms +1.20 sd, … (feature-ks, input-outliers)`. */
+function incidentWords(detail: Record<string, unknown>): string {
+  const features = Array.isArray(detail['features'])
+    ? (detail['features'] as { name?: unknown; meanShift?: unknown }[])
+        .map((f) =>
+          typeof f.meanShift === 'number'
+            ? `${String(f.name)} ${f.meanShift >= 0 ? '+' : ''}${f.meanShift.toFixed(2)} sd`
+            : String(f.name),
+        )
+        .join(', ')
+    : '';
+  const detectors = Array.isArray(detail['detectors']) ? detail['detectors'].join(', ') : '';
+  const level = typeof detail['level'] === 'string' ? `${detail['level']}: ` : '';
+  return `${level}${features === '' ? 'no single feature' : features} (${detectors})`;
 }
 
 /** A small seeded generator: the sample is reproducible for a seeded stream. */

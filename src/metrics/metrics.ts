@@ -10,13 +10,15 @@ const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.
 // Record latency includes time spent waiting in Kafka, so it reaches minutes when a group lags.
 const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
 
-/** Every (kind, detector) pair DriftMonitor can raise: exported at 0 before the first alarm. */
+/**
+ * Every (kind, detector) pair DriftMonitor can raise: exported at 0 before the first alarm. These
+ * are the raw signals of the embedding and the store; incidents come from the input tests.
+ */
 export const DRIFT_EVENT_SERIES = [
   { kind: 'embedding-drift', detector: 'page-hinkley' },
   { kind: 'embedding-drift', detector: 'adwin' },
   { kind: 'assignment-drift', detector: 'assignment-psi' },
   { kind: 'assignment-drift', detector: 'assignment-js' },
-  { kind: 'input-drift', detector: 'feature-psi' },
 ] as const;
 
 /** The centroid store's lifecycle event kinds: exported at 0 before the first event. */
@@ -147,7 +149,7 @@ export class Metrics {
   });
   readonly driftEvents = new Counter({
     name: 'streamclust_drift_events_total',
-    help: 'Drift alarms raised, by kind (embedding, assignment, input) and detector.',
+    help: 'Raw alarms of the embedding and assignment detectors, by kind and detector (signals, not incidents: they also fire when the network trains).',
     labelNames: ['kind', 'detector'] as const,
     registers: [this.registry],
   });
@@ -192,10 +194,26 @@ export class Metrics {
     help: 'Clusters holding a negligible share of the current window.',
     registers: [this.registry],
   });
-  readonly inputPsi = new Gauge({
-    name: 'streamclust_input_feature_psi',
-    help: 'Per-feature population stability index of the decoded inputs against the reference: max and mean over features.',
-    labelNames: ['statistic'] as const,
+  readonly driftIncidents = new Counter({
+    name: 'streamclust_drift_incidents_total',
+    help: 'Drift incidents opened (one per change in the inputs, however often it is detected), by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly driftIncidentOpen = new Gauge({
+    name: 'streamclust_drift_incident_open',
+    help: 'Whether a drift incident is open (1) or not (0).',
+    registers: [this.registry],
+  });
+  readonly inputDrift = new Gauge({
+    name: 'streamclust_input_drift_severity',
+    help: 'Each input-drift test at its last check, as statistic / critical value (above 1 is drift), on the raw features: feature-ks (the worst feature), prototype-shares, prototype-distance, input-outliers. NaN until the reference is complete.',
+    labelNames: ['test'] as const,
+    registers: [this.registry],
+  });
+  readonly driftInputReferenceReady = new Gauge({
+    name: 'streamclust_input_drift_reference_ready',
+    help: 'Whether the input-drift tests have their reference (1) or are filling it (0): after the start and after each detection.',
     registers: [this.registry],
   });
 
@@ -271,6 +289,11 @@ export class Metrics {
     // A drift statistic without a reference has no value: NaN, not a 0 that would read as "no
     // drift" (PSI, JS) or "one cluster" (entropy).
     this.driftReferenceReady.set(0);
+    this.driftInputReferenceReady.set(0);
+    this.driftIncidentOpen.set(0);
+    this.driftIncidents.inc({ kind: 'input-drift' }, 0);
+    for (const test of ['feature-ks', 'prototype-shares', 'prototype-distance', 'input-outliers'])
+      this.inputDrift.set({ test }, Number.NaN);
     for (const gauge of [
       this.assignmentPsi,
       this.assignmentJs,

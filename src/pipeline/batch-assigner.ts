@@ -1,7 +1,8 @@
 /**
  * The store's side of a batch: assigns its embedded records (updating the store unless it is
  * frozen), turns the store's lifecycle changes into events, feeds the drift monitor and builds
- * the report the observers (metrics, live view, evaluation) receive. Runs on the main thread,
+ * the report the observers (metrics, live view, evaluation) receive, with the drift incidents
+ * (drift-watch.ts) opened or closed since the batch before. Runs on the main thread,
  * one batch at a time and in input order, because the store's updates are what makes a seeded
  * run reproducible.
  */
@@ -13,15 +14,21 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { Assignment, StreamEvent } from '../sinks/sink.js';
 import type { BatchReport } from './batch-report.js';
 import { publishDrift } from './drift-metrics.js';
+import type { DriftWatch } from './drift-watch.js';
 import type { EmbeddedBatch } from './warm-up.js';
 
 export class BatchAssigner {
-  private readonly deps: { config: Config; logger: Logger; metrics: Metrics };
+  private readonly deps: {
+    config: Config;
+    logger: Logger;
+    metrics: Metrics;
+    driftWatch: DriftWatch;
+  };
   private readonly drift: DriftMonitor | undefined;
   /** The drift statistics of the last batch, once the monitor has seen one. */
   lastDrift: DriftReport | undefined;
 
-  constructor(deps: { config: Config; logger: Logger; metrics: Metrics }) {
+  constructor(deps: { config: Config; logger: Logger; metrics: Metrics; driftWatch: DriftWatch }) {
     this.deps = deps;
     this.drift = deps.config.drift.enabled ? new DriftMonitor(deps.config.drift) : undefined;
   }
@@ -50,19 +57,21 @@ export class BatchAssigner {
     const events: StreamEvent[] = update.events.map((e) => this.lifecycleEvent(e));
     const after = store.centroids();
     let drift: DriftReport | undefined;
+    const watch = this.deps.driftWatch;
     if (this.drift !== undefined && before !== undefined) {
+      watch.renewAfterClose(this.drift);
       drift = this.drift.observe({
         clusterIds,
         distances,
         centroids: { before, after },
-        inputs: batch.features,
+        modelVersion: batch.modelVersion,
       });
       this.lastDrift = drift;
       publishDrift(drift, this.deps.metrics, this.deps.logger);
-      for (const e of drift.events) {
-        events.push({ type: 'drift', kind: e.kind, detail: { ...e }, at: Date.now() });
-      }
+      watch.onSignals(drift, this.drift, batch.modelVersion, update.events.length);
     }
+    // Incidents opened or closed since the last assigned batch go out with this one.
+    events.push(...watch.takeEvents());
     const report: BatchReport = {
       at: Date.now(),
       records: batch.records,
@@ -75,6 +84,7 @@ export class BatchAssigner {
       distances,
       centroids: after,
       drift,
+      inputDrift: watch.lastSeverity,
       events,
       modelVersion: batch.modelVersion,
       storeVersion,

@@ -38,6 +38,7 @@ import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
 import { BatchAssigner } from './batch-assigner.js';
+import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
@@ -61,7 +62,7 @@ interface DecodedRow {
   record: SourceRecord;
   label: number | undefined;
   features: Float32Array;
-  /** Features before standardisation, kept while the store warms up. */
+  /** Features before standardisation, kept while the store warms up and for the input-drift tests. */
   raw: Float32Array | undefined;
   captured: string | number | boolean | null | undefined;
 }
@@ -111,6 +112,7 @@ export class BatchProcessor {
   private readonly waits = new Set<{ stage: string; since: number }>();
   private readonly writer: SinkWriter;
   private readonly assigner: BatchAssigner;
+  private readonly driftWatch: DriftWatch;
   /** The second stage of every batch (assign, issue the write), one batch at a time, in order. */
   private readonly queue = new SerialQueue();
   /** The third stage (await the acknowledgement, settle), one batch at a time, in order. */
@@ -156,7 +158,8 @@ export class BatchProcessor {
       deps.metrics.storeReady.set(this.store.ready ? 1 : 0);
     }
     this.writer = new SinkWriter(deps.sink, deps.logger);
-    this.assigner = new BatchAssigner(deps);
+    this.driftWatch = new DriftWatch(deps);
+    this.assigner = new BatchAssigner({ ...deps, driftWatch: this.driftWatch });
     this.warmup = new WarmupBuffer(cluster.warmupSize);
   }
 
@@ -289,7 +292,7 @@ export class BatchProcessor {
     const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
     const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
-    const keepRaw = !this.store.ready;
+    const keepRaw = !this.store.ready || this.driftWatch.wantsRaw;
     const vote = this.decoder.voteDimension(records.map((r) => r.value));
     if (vote !== undefined)
       this.deps.logger.info('input dimension taken from the first batch (decode.dim 0)', {
@@ -328,6 +331,9 @@ export class BatchProcessor {
     // Background training that failed fails the pipeline here, as an inline step would have.
     this.learner.throwIfFailed();
     this.watermarks?.received(records);
+    // The raw inputs are tested for drift in input order, whether the store is ready or not.
+    if (valid.length > 0)
+      this.driftWatch.observeInputs(rawFeatures(valid, this.decoder.dim), this.decoder.dim);
     const ready: EmbeddedBatch[] = [];
     if (embedded !== undefined) {
       if (this.store.ready) {

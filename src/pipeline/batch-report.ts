@@ -26,6 +26,8 @@ export interface BatchReport {
   /** The store after this batch's update. */
   centroids: { ids: Int32Array; data: Float32Array; weights: Float64Array };
   drift: DriftReport | undefined;
+  /** The input-drift tests' last severity (largest statistic / critical value; above 1 is drift). */
+  inputDrift?: number | undefined;
   events: readonly StreamEvent[];
   modelVersion: number;
   storeVersion: number;

@@ -2,7 +2,7 @@
  * A batch's drift statistics made visible: each one set on its gauge, NaN when it has no value
  * (no reference window yet, or nothing to compare in this batch) so that a stale or default 0 is
  * never read as "no drift", whether the reference is ready on its own gauge, and each detector
- * event counted and logged with its statistic, threshold and window.
+ * signal counted (and logged at debug level: incidents are what an operator is told about).
  */
 import type { DriftReport } from '../drift/drift-monitor.js';
 import type { Logger } from '../log.js';
@@ -31,15 +31,13 @@ export function publishDrift(report: DriftReport, metrics: Metrics, logger: Logg
   set(metrics.outlierRatio, report.outlierShare);
   set(metrics.clusterEntropy, report.clusterEntropy);
   set(metrics.nearEmptyClusters, report.nearEmptyClusters);
-  set({ set: (v) => metrics.inputPsi.set({ statistic: 'max' }, v) }, report.inputPsiMax);
-  set({ set: (v) => metrics.inputPsi.set({ statistic: 'mean' }, v) }, report.inputPsiMean);
   for (const e of report.events) {
     metrics.driftEvents.inc({ kind: e.kind, detector: e.detector });
-    logger.warn(`drift detected: ${e.kind} by ${e.detector}`, {
+    // A signal, not an incident (drift-watch.ts decides what it means): for the curious only.
+    logger.debug(`drift signal: ${e.kind} by ${e.detector}`, {
       statistic: Number(e.statistic.toFixed(4)),
-      threshold: e.threshold,
+      ...(e.detector === 'adwin' ? { delta: e.threshold } : { threshold: e.threshold }),
       window: `${e.windowStart}-${e.windowEnd}`,
-      ...(e.feature === null ? {} : { feature: e.feature }),
     });
   }
 }

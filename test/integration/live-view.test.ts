@@ -1,8 +1,9 @@
 /**
  * The live view in a real browser: a running pipeline (the demo stream, drifting) serves `/`,
  * headless Chromium opens it, and the page must update itself and draw non-empty charts:
- * cluster sizes over time, the drift timeline with a detected drift marked, the PCA picture of
- * embeddings and centroids, backend and throughput. The screenshot is kept in test-results/.
+ * cluster sizes over time, the drift statistics (each in its own strip, on its own scale) with
+ * the drift incidents as shaded spans, the PCA picture of embeddings and centroids, backend and
+ * throughput. The screenshot is kept in test-results/ (docs/live-view.png is one of them).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +27,9 @@ interface ChartState {
   markers: number;
   lines: number;
   circles: number;
+  /** Shaded spans (rect) and dashed vertical alarm lines drawn in the chart. */
+  spans: number;
+  alarmLines: number;
 }
 
 /** What a chart drew: its data attributes and the SVG elements in it. */
@@ -37,6 +41,8 @@ async function chart(page: Page, id: string): Promise<ChartState> {
     markers: Number((await svg.getAttribute('data-markers')) ?? 0),
     lines: await svg.locator('polyline').count(),
     circles: await svg.locator('circle').count(),
+    spans: await svg.locator('rect[fill="#c0392b"]').count(),
+    alarmLines: await svg.locator('line[stroke-dasharray="4 3"]').count(),
   };
 }
 
@@ -48,9 +54,11 @@ describeWithChromium('live view in Chromium', () => {
   beforeAll(async () => {
     pipeline = await createPipeline(
       validateConfig({
-        synthetic: { recordsPerSecond: 1500, driftEveryRecords: 6000, clusters: 5 },
+        // A change every 10,000 records (about 7 s); each incident closes 3,000 records after
+        // its last detection, so the picture shows separate spans.
+        synthetic: { recordsPerSecond: 1500, driftEveryRecords: 10_000, clusters: 5 },
         cluster: { k: 6, warmupSize: 600 },
-        drift: { referenceRecords: 2000, windowRecords: 1000 },
+        drift: { referenceRecords: 2000, windowRecords: 1000, incidents: { quietRecords: 3000 } },
         http: { host: '127.0.0.1', port: 0 },
         log: { level: 'silent', statusIntervalMs: 0 },
       }),
@@ -67,7 +75,7 @@ describeWithChromium('live view in Chromium', () => {
     await running;
   });
 
-  it('updates itself and draws sizes, drift with detected drifts, PCA, backend and throughput', async () => {
+  it('updates itself and draws sizes, drift strips with incident spans, PCA, backend and throughput', async () => {
     const page = await browser!.context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(String(error)));
@@ -87,8 +95,8 @@ describeWithChromium('live view in Chromium', () => {
       { timeoutMs: 30_000, message: 'the live view did not update itself' },
     );
 
-    // Until the drift monitor has its reference and a drift was detected and marked, and the
-    // size history spans some 15 seconds (one point per cluster and second).
+    // Until a drift incident was opened and shaded, and the size history spans some 15 seconds
+    // (one point per cluster and second).
     await waitFor(
       async () => {
         const [drift, sizes] = [await chart(page, 'drift'), await chart(page, 'sizes')];
@@ -97,7 +105,7 @@ describeWithChromium('live view in Chromium', () => {
       {
         timeoutMs: 120_000,
         intervalMs: 1000,
-        message: 'no detected drift marked, or too short a size history',
+        message: 'no drift incident shaded, or too short a size history',
       },
     );
     const sizes = await chart(page, 'sizes');
@@ -109,8 +117,18 @@ describeWithChromium('live view in Chromium', () => {
     expect(sizes.series).toBeGreaterThanOrEqual(5);
     expect(sizes.lines).toBe(sizes.series);
     expect(sizes.points).toBeGreaterThanOrEqual(sizes.series * 15);
-    expect(drift.series).toBeGreaterThanOrEqual(2);
+    // The input tests and the assignment statistics, one strip each with its own scale label.
+    expect(drift.series).toBeGreaterThanOrEqual(3);
     expect(drift.points).toBeGreaterThan(3);
+    const strips = await page.locator('svg#drift text').allTextContents();
+    for (const name of ['input tests', 'assignment PSI', 'JS divergence', 'distance EWMA'])
+      expect(strips.some((t) => t.startsWith(name) && t.includes('(max '))).toBe(true);
+    // Incidents are spans, one per incident, and no alarm is drawn as a line of its own.
+    expect(drift.spans).toBe(drift.markers);
+    expect(drift.alarmLines).toBe(0);
+    // The header counts every incident the view holds (one may be newer than the last point).
+    const [total] = ((await page.locator('#drifts').textContent()) ?? '').split(' ');
+    expect(Number(total)).toBeGreaterThanOrEqual(drift.markers);
     expect(pca.series).toBeGreaterThanOrEqual(5);
     expect(pca.points).toBeGreaterThan(100);
     expect(pca.circles).toBe(pca.points + pca.series);
@@ -120,7 +138,9 @@ describeWithChromium('live view in Chromium', () => {
     expect(backend).toBe(pipeline.status().backend);
     const rate = Number(await page.locator('#rate').textContent());
     expect(rate).toBeGreaterThan(100);
-    expect(await page.locator('#events li.drift').count()).toBeGreaterThan(0);
+    expect(await page.locator('#events li.drift').first().textContent()).toMatch(
+      /drift incident #\d+ (opened|closed) — /,
+    );
     expect(errors).toEqual([]);
 
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });

@@ -75,11 +75,54 @@ describe('LiveViewState', () => {
         kind: 'assignment-drift',
         detector: 'assignment-psi',
         cluster: null,
+        incident: null,
+        what: null,
       },
     ]);
     // 11 batches of 20 records; those after 6000 - 10000 ms all count, over the 5 s of life.
     expect(snap['recordsPerSecond']).toBeCloseTo(220 / 5, 9);
     expect(snap).toMatchObject({ backend: 'wasm', records: 220, batches: 11, modelVersion: 6 });
+  });
+
+  it('keeps drift incidents as spans from their opening to their closing', () => {
+    const view = new LiveViewState();
+    const incident = (kind: string, at: number, extra: Record<string, unknown>) => ({
+      ...liveBatch(at, 1, {}),
+      inputDrift: 2.5,
+      events: [
+        {
+          type: 'drift',
+          kind,
+          at,
+          detail: {
+            id: 4,
+            level: 'major',
+            openedAtMs: 1000,
+            detectors: ['feature-ks', 'adwin'],
+            features: [{ name: 'latency_ms', meanShift: 1.234 }],
+            ...extra,
+          },
+        },
+      ],
+    });
+    view.onBatch(incident('incident-opened', 1000, {}));
+    const open = view.snapshot({ now: 1500 });
+    expect(open['incidents']).toEqual([
+      {
+        id: 4,
+        from: 1000,
+        to: null,
+        level: 'major',
+        what: 'major: latency_ms +1.23 sd (feature-ks, adwin)',
+      },
+    ]);
+    expect((open['drift'] as { input: number | null }[])[0]!.input).toBe(2.5);
+    view.onBatch(incident('incident-closed', 9000, { closedAtMs: 8900 }));
+    const closed = view.snapshot({ now: 9500 });
+    expect(closed['incidents']).toMatchObject([{ id: 4, from: 1000, to: 8900 }]);
+    expect((closed['events'] as { incident: number | null }[]).map((e) => e.incident)).toEqual([
+      4, 4,
+    ]);
   });
 
   it('projects recent embeddings and centroids on their principal axis', () => {
