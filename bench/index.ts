@@ -5,6 +5,7 @@
  */
 import { runClusterBench } from './cluster.js';
 import { runDeliveryBench } from './delivery.js';
+import { runDriftBench } from './drift.js';
 import { runEngineBench } from './engine.js';
 import { runEvalBench } from './eval.js';
 import { runLossBench } from './losses.js';
@@ -15,6 +16,7 @@ const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => P
   cluster: runClusterBench,
   engine: runEngineBench,
   delivery: runDeliveryBench,
+  drift: runDriftBench,
   eval: runEvalBench,
   throughput: runThroughputBench,
   soak: async (options) => (await import('./soak.js')).runSoakBench(options),
