@@ -82,6 +82,8 @@ export interface InputDriftCheck {
   severity: number;
 }
 
+const BUCKETS = 1024;
+
 /** A quantile grid of one reference sample and the reference's distribution function on it. */
 class Grid {
   readonly points: Float64Array;
@@ -101,6 +103,9 @@ class Grid {
       while (i < n && sorted[i]! <= points[g]!) i++;
       this.referenceCdf[g] = i / n;
     }
+    const range = points[points.length - 1]! - points[0]!;
+    this.scale = range > 0 ? BUCKETS / range : 0;
+    this.starts = this.buildStarts();
   }
 
   /** Number of cells: one per grid point (values ≤ it, above the one before) and one above. */
@@ -108,11 +113,36 @@ class Grid {
     return this.points.length + 1;
   }
 
+  /**
+   * For BUCKETS equal slices of [first point, last point]: the first grid point at or above the
+   * slice's start. A value's cell then lies between its slice's entry and the next one's, which
+   * are mostly equal or adjacent: one or two steps instead of a binary search over the whole
+   * grid (whose mispredicted branches were most of the cost per record).
+   */
+  readonly starts: Int32Array;
+  readonly scale: number;
+
+  private buildStarts(): Int32Array {
+    const p = this.points;
+    const starts = new Int32Array(BUCKETS + 1);
+    let g = 0;
+    for (let b = 0; b <= BUCKETS; b++) {
+      const v = p[0]! + b / this.scale;
+      while (g < p.length && p[g]! < v) g++;
+      starts[b] = g;
+    }
+    starts[BUCKETS] = p.length;
+    return starts;
+  }
+
   /** The cell of a value: the first grid point ≥ it, or the last cell. */
   cell(x: number): number {
     const p = this.points;
-    let lo = 0;
-    let hi = p.length;
+    if (!(x > p[0]!)) return 0;
+    const b = Math.floor((x - p[0]!) * this.scale);
+    if (b >= BUCKETS) return x > p[p.length - 1]! ? p.length : p.length - 1;
+    let lo = this.starts[b]!;
+    let hi = this.starts[b + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       if (p[mid]! < x) lo = mid + 1;
@@ -150,25 +180,38 @@ interface Reference {
 
 const OUTLIER_QUANTILE = 0.99;
 
+/** One block of `checkEveryRecords` records: what it adds to the window's counts. */
+interface Block {
+  records: number;
+  /** Records whose prototype was looked up (every `prototypeEvery`-th). */
+  sampled: number;
+  featureCounts: Int32Array;
+  sums: Float64Array;
+  shareCounts: Int32Array;
+  distanceCounts: Int32Array;
+}
+
 export class InputDrift {
   readonly options: InputDriftOptions;
   readonly dim: number;
+  /** Every this many records one goes to the prototype tests (1 up to 64 features). */
+  readonly prototypeEvery: number;
   private records = 0;
   private reference: Reference | null = null;
   private building: Float32Array[] = [];
   private buildingRows = 0;
-  // The sliding window: a ring of its records' cells, raw values, prototypes and distance cells.
-  private ringCells = new Int32Array(0);
-  private ringRaw = new Float32Array(0);
-  private ringPrototype = new Int32Array(0);
-  private ringDistance = new Int32Array(0);
-  private ringStart = 0;
-  private ringSize = 0;
+  // The window is made of whole blocks, one per check: the block being filled (raw rows), the
+  // blocks in the window, oldest first, and their sums.
+  private pending = new Float32Array(0);
+  private pendingRows = 0;
+  private blocks: Block[] = [];
+  private spare: Block[] = [];
+  private windowRecords = 0;
+  private windowSampled = 0;
   private featureCounts = new Int32Array(0);
   private shareCounts = new Int32Array(0);
   private distanceCounts = new Int32Array(0);
   private sums = new Float64Array(0);
-  private sinceCheck = 0;
   private readonly z: Float64Array;
 
   constructor(dim: number, options: Partial<InputDriftOptions> = {}) {
@@ -176,6 +219,7 @@ export class InputDrift {
       throw new RangeError(`InputDrift: dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.options = { ...inputDriftDefaults, ...options };
+    this.prototypeEvery = Math.max(1, Math.ceil(dim / 64));
     this.z = new Float64Array(dim);
   }
 
@@ -192,24 +236,26 @@ export class InputDrift {
   observe(raw: Float32Array, rows = raw.length / this.dim): InputDriftCheck[] {
     const checks: InputDriftCheck[] = [];
     const d = this.dim;
-    for (let r = 0; r < rows; r++) {
-      const row = raw.subarray(r * d, (r + 1) * d);
+    const b = this.options.checkEveryRecords;
+    for (let r = 0; r < rows;) {
       if (this.reference === null) {
-        this.building.push(row.slice());
+        this.building.push(raw.slice(r * d, (r + 1) * d));
         this.buildingRows += 1;
+        this.records += 1;
+        r += 1;
         if (this.buildingRows >= this.options.referenceRecords) this.buildReference();
-      } else {
-        this.push(row);
-        this.sinceCheck += 1;
-        if (
-          this.sinceCheck >= this.options.checkEveryRecords &&
-          this.ringSize >= Math.min(this.options.windowRecords, this.options.checkEveryRecords)
-        ) {
-          this.sinceCheck = 0;
-          checks.push(this.check());
-        }
+        continue;
       }
-      this.records += 1;
+      // As many rows as the block has room for, in one copy.
+      const take = Math.min(rows - r, b - this.pendingRows);
+      this.pending.set(raw.subarray(r * d, (r + take) * d), this.pendingRows * d);
+      this.pendingRows += take;
+      this.records += take;
+      r += take;
+      if (this.pendingRows === b) {
+        this.addBlock();
+        checks.push(this.check());
+      }
     }
     return checks;
   }
@@ -219,9 +265,11 @@ export class InputDrift {
     this.reference = null;
     this.building = [];
     this.buildingRows = 0;
-    this.ringSize = 0;
-    this.ringStart = 0;
-    this.sinceCheck = 0;
+    this.pendingRows = 0;
+    this.spare.push(...this.blocks);
+    this.blocks = [];
+    this.windowRecords = 0;
+    this.windowSampled = 0;
   }
 
   private buildReference(): void {
@@ -260,14 +308,12 @@ export class InputDrift {
       'euclidean',
       new SeededRandom(this.options.seed),
     );
-    const nearest = new Int32Array(n);
     const distances = new Float64Array(n);
     for (let iteration = 0; iteration < 5; iteration++) {
       const sums = new Float64Array(count * d);
       const sizes = new Float64Array(count);
       for (let i = 0; i < n; i++) {
         const [p] = this.nearestPrototype(z, i * d, prototypes, count);
-        nearest[i] = p;
         sizes[p]! += 1;
         for (let t = 0; t < d; t++) sums[p * d + t]! += z[i * d + t]!;
       }
@@ -302,18 +348,17 @@ export class InputDrift {
       outlierPoint,
       outlierShare: 1 - distanceGrid.referenceCdf[outlierPoint]!,
     };
-    const w = this.options.windowRecords;
-    this.ringCells = new Int32Array(w * d);
-    this.ringRaw = new Float32Array(w * d);
-    this.ringPrototype = new Int32Array(w);
-    this.ringDistance = new Int32Array(w);
-    this.ringStart = 0;
-    this.ringSize = 0;
+    const b = this.options.checkEveryRecords;
+    this.pending = new Float32Array(b * d);
+    this.pendingRows = 0;
+    this.spare = [];
+    this.blocks = [];
+    this.windowRecords = 0;
+    this.windowSampled = 0;
     this.featureCounts = new Int32Array(offsets[d]!);
     this.shareCounts = new Int32Array(count);
-    this.distanceCounts = new Int32Array(this.reference.distanceGrid.cells);
+    this.distanceCounts = new Int32Array(distanceGrid.cells);
     this.sums = new Float64Array(d);
-    this.sinceCheck = 0;
     this.building = [];
     this.buildingRows = 0;
   }
@@ -341,7 +386,10 @@ export class InputDrift {
     let bestDistance = Infinity;
     for (let p = 0; p < count; p++) {
       let s = 0;
-      for (let t = 0; t < d; t++) s += (z[at + t]! - prototypes[p * d + t]!) ** 2;
+      for (let t = 0; t < d && s < bestDistance; t++) {
+        const diff = z[at + t]! - prototypes[p * d + t]!;
+        s += diff * diff;
+      }
       if (s < bestDistance) {
         bestDistance = s;
         best = p;
@@ -350,45 +398,111 @@ export class InputDrift {
     return [best, Math.sqrt(bestDistance)];
   }
 
-  private push(row: Float32Array): void {
+  /**
+   * Counts the pending block into the window and drops the oldest block once the window holds
+   * more than `windowRecords`.
+   */
+  private addBlock(): void {
     const ref = this.reference!;
     const d = this.dim;
-    const w = this.options.windowRecords;
-    if (this.ringSize === w) {
-      // The oldest record leaves the window.
-      const old = this.ringStart;
-      for (let t = 0; t < d; t++) {
-        this.featureCounts[ref.offsets[t]! + this.ringCells[old * d + t]!]! -= 1;
-        this.sums[t]! -= this.ringRaw[old * d + t]!;
-      }
-      this.shareCounts[this.ringPrototype[old]!]! -= 1;
-      this.distanceCounts[this.ringDistance[old]!]! -= 1;
-      this.ringStart = (this.ringStart + 1) % w;
-      this.ringSize -= 1;
-    }
-    const slot = (this.ringStart + this.ringSize) % w;
+    const rows = this.pendingRows;
+    const block = this.spare.pop() ?? {
+      records: 0,
+      sampled: 0,
+      featureCounts: new Int32Array(ref.offsets[d]!),
+      sums: new Float64Array(d),
+      shareCounts: new Int32Array(ref.prototypeCount),
+      distanceCounts: new Int32Array(ref.distanceGrid.cells),
+    };
+    block.featureCounts.fill(0);
+    block.sums.fill(0);
+    block.shareCounts.fill(0);
+    block.distanceCounts.fill(0);
+    block.records = rows;
+    block.sampled = 0;
+    const raw = this.pending;
+    const counts = block.featureCounts;
     for (let t = 0; t < d; t++) {
-      const x = row[t]!;
-      const cell = ref.grids[t]!.cell(x);
-      this.ringCells[slot * d + t] = cell;
-      this.ringRaw[slot * d + t] = x;
-      this.featureCounts[ref.offsets[t]! + cell]! += 1;
-      this.sums[t]! += x;
+      const { points, starts, scale } = ref.grids[t]!;
+      const base = ref.offsets[t]!;
+      const first = points[0]!;
+      const last = points[points.length - 1]!;
+      let sum = 0;
+      for (let r = 0; r < rows; r++) {
+        const x = raw[r * d + t]!;
+        sum += x;
+        // Grid.cell, inlined: this loop runs for every value of every record.
+        let cell = 0;
+        if (x > first) {
+          const b = Math.floor((x - first) * scale);
+          if (b >= BUCKETS) cell = x > last ? points.length : points.length - 1;
+          else {
+            let lo = starts[b]!;
+            let hi = starts[b + 1]!;
+            while (lo < hi) {
+              const mid = (lo + hi) >>> 1;
+              if (points[mid]! < x) lo = mid + 1;
+              else hi = mid;
+            }
+            cell = lo;
+          }
+        }
+        counts[base + cell]! += 1;
+      }
+      block.sums[t] = sum;
     }
-    this.standardise(row, ref.mean, ref.std, this.z, 0);
-    const [p, distance] = this.nearestPrototype(this.z, 0, ref.prototypes, ref.prototypeCount);
-    const distanceCell = ref.distanceGrid.cell(distance);
-    this.ringPrototype[slot] = p;
-    this.ringDistance[slot] = distanceCell;
-    this.shareCounts[p]! += 1;
-    this.distanceCounts[distanceCell]! += 1;
-    this.ringSize += 1;
+    const z = this.z;
+    const { mean, std, prototypes, prototypeCount } = ref;
+    for (let r = 0; r < rows; r += this.prototypeEvery) {
+      for (let t = 0; t < d; t++) {
+        const v = (raw[r * d + t]! - mean[t]!) / std[t]!;
+        z[t] = v > 8 ? 8 : v < -8 ? -8 : v;
+      }
+      // The nearest prototype; a prototype is left as soon as its partial sum is no better.
+      let p = 0;
+      let best = Infinity;
+      for (let q = 0; q < prototypeCount; q++) {
+        let sum = 0;
+        const at = q * d;
+        for (let t = 0; t < d && sum < best; t++) {
+          const diff = z[t]! - prototypes[at + t]!;
+          sum += diff * diff;
+        }
+        if (sum < best) {
+          best = sum;
+          p = q;
+        }
+      }
+      block.shareCounts[p]! += 1;
+      block.distanceCounts[ref.distanceGrid.cell(Math.sqrt(best))]! += 1;
+      block.sampled += 1;
+    }
+    this.pendingRows = 0;
+    this.blocks.push(block);
+    this.merge(block, 1);
+    while (
+      this.blocks.length > 1 &&
+      this.windowRecords - this.blocks[0]!.records >= this.options.windowRecords
+    ) {
+      const old = this.blocks.shift()!;
+      this.merge(old, -1);
+      this.spare.push(old);
+    }
+  }
+
+  private merge(block: Block, sign: 1 | -1): void {
+    this.windowRecords += sign * block.records;
+    this.windowSampled += sign * block.sampled;
+    addInto(this.featureCounts, block.featureCounts, sign);
+    addInto(this.sums, block.sums, sign);
+    addInto(this.shareCounts, block.shareCounts, sign);
+    addInto(this.distanceCounts, block.distanceCounts, sign);
   }
 
   private check(): InputDriftCheck {
     const ref = this.reference!;
     const d = this.dim;
-    const m = this.ringSize;
+    const m = this.windowRecords;
     const n = this.options.referenceRecords;
     // d feature tests, the shares, the distances and the outliers.
     const alpha = this.options.alpha / (d + 3);
@@ -407,12 +521,13 @@ export class InputDrift {
     }
     features.sort((a, b) => b.statistic - a.statistic);
     const shares = this.shareTest(alpha);
-    const distanceStatistic = ref.distanceGrid.ks(this.distanceCounts, 0, m);
+    const sampled = this.windowSampled;
+    const distanceStatistic = ref.distanceGrid.ks(this.distanceCounts, 0, sampled);
     const outliers = this.outlierTest(alpha);
     severity = Math.max(
       severity,
       shares.statistic / shares.threshold,
-      distanceStatistic / ksThreshold,
+      distanceStatistic / ksCritical(n, sampled, alpha),
       outliers.statistic / outliers.threshold,
     );
     return {
@@ -421,7 +536,7 @@ export class InputDrift {
       drift: severity > 1,
       features,
       shares,
-      distance: { statistic: distanceStatistic, threshold: ksThreshold },
+      distance: { statistic: distanceStatistic, threshold: ksCritical(n, sampled, alpha) },
       outliers,
       severity,
     };
@@ -431,7 +546,7 @@ export class InputDrift {
   private outlierTest(alpha: number): InputDriftCheck['outliers'] {
     const ref = this.reference!;
     const n1 = this.options.referenceRecords;
-    const n2 = this.ringSize;
+    const n2 = this.windowSampled;
     let beyond = 0;
     for (let c = ref.outlierPoint + 1; c < this.distanceCounts.length; c++)
       beyond += this.distanceCounts[c]!;
@@ -450,7 +565,7 @@ export class InputDrift {
   private shareTest(alpha: number): InputDriftCheck['shares'] {
     const ref = this.reference!;
     const n1 = this.options.referenceRecords;
-    const n2 = this.ringSize;
+    const n2 = this.windowSampled;
     const k1 = Math.sqrt(n2 / n1);
     const k2 = Math.sqrt(n1 / n2);
     let statistic = 0;
@@ -465,4 +580,8 @@ export class InputDrift {
     const degreesOfFreedom = Math.max(1, cells - 1);
     return { statistic, threshold: chiSquareCritical(degreesOfFreedom, alpha), degreesOfFreedom };
   }
+}
+
+function addInto(into: Int32Array | Float64Array, from: Int32Array | Float64Array, sign: number) {
+  for (let i = 0; i < into.length; i++) into[i]! += sign * from[i]!;
 }
