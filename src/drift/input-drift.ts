@@ -30,8 +30,10 @@ import { chiSquareCritical, ksCritical, normalUpperQuantile } from './tests.js';
  * The proportions test uses the normal approximation; with the default sizes (2,000 records on
  * each side, about 20 reference records beyond the quantile) it errs on the side of silence.
  *
- * Cost per record: one binary search per feature over the quantile grid and `prototypes`
- * distances; a check is O(features × gridPoints), independent of the window's size.
+ * The window is made of whole blocks of `checkEveryRecords` records, counted in when the block
+ * is full, just before its check. Cost per record: a table lookup (and a step or two of search)
+ * per feature, and, for every ceil(features / 64)-th record (every record up to 64 features),
+ * `prototypes` distances; a check is O(features × gridPoints), independent of the window.
  *
  * References: F. J. Massey, "The Kolmogorov–Smirnov test for goodness of fit", JASA 1951 (the
  * two-sample form and its asymptotic critical values); S. Rabanser et al., "Failing loudly: an
