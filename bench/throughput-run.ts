@@ -36,6 +36,8 @@ export interface ThroughputRun {
   training?: Record<string, unknown>;
   /** streamclust only: overrides of the `batch` section. */
   batch?: Record<string, unknown>;
+  /** streamclust only: overrides of the `drift` section. */
+  drift?: Record<string, unknown>;
 }
 
 export interface ThroughputFigures {
@@ -174,6 +176,7 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
     cluster: { k: 8 },
     training: run.training ?? {},
     batch: run.batch ?? {},
+    drift: run.drift ?? {},
     http: { enabled: false },
     log: { level: 'silent', statusIntervalMs: 0 },
   });

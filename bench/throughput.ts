@@ -3,8 +3,9 @@
  * seeded 8-cluster mixture is produced once to a 6-partition topic, then drained by
  * - the ceiling: a plain kafkajs consumer that parses every record, produces one small JSON
  *   output per input (acks -1) and commits after the send (bench/throughput-run.ts);
- * - streamclust with the defaults (training on every batch), with training off, and with
- *   training on 10 % of the batches (`training.mode: fraction`).
+ * - streamclust with the defaults (training on every batch), with training off (and without the
+ *   input-drift tests, which run on the main thread), and with training on 10 % of the batches
+ *   (`training.mode: fraction`).
  * Every run is a process of its own with a fresh consumer group; the configurations are
  * interleaved (A B C D, A B C D, …) so that a noisy moment of the machine does not fall on one
  * of them, and each figure is the median of the rounds. Printed per configuration: records/s,
@@ -32,12 +33,20 @@ interface Configuration {
   name: string;
   kind: ThroughputRun['kind'];
   training?: Record<string, unknown>;
+  drift?: Record<string, unknown>;
 }
 
 const CONFIGURATIONS: Configuration[] = [
   { name: 'kafkajs ceiling', kind: 'ceiling' },
   { name: 'streamclust, defaults', kind: 'streamclust' },
   { name: 'streamclust, training off', kind: 'streamclust', training: { mode: 'off' } },
+  // What the input-drift tests cost on the main thread, which bounds training off.
+  {
+    name: 'streamclust, training off, no input-drift tests',
+    kind: 'streamclust',
+    training: { mode: 'off' },
+    drift: { input: { enabled: false } },
+  },
   {
     name: 'streamclust, training on 10 % of batches',
     kind: 'streamclust',
@@ -119,6 +128,7 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
             records: count,
             group: `tp-d${dim}-r${round}-c${index}`,
             ...(c.training === undefined ? {} : { training: c.training }),
+            ...(c.drift === undefined ? {} : { drift: c.drift }),
           });
           console.error(
             `throughput: d = ${dim}, round ${round + 1}, ${c.name}: ${Math.round(figures.recordsPerSecond).toLocaleString('en')} records/s`,
@@ -161,7 +171,7 @@ function print(
     '\nRates are of the steady state: from the first output written to the last; start-up (first record read to first output: backend, warm-up sample, pretraining) is shown apart.',
   );
   console.log('\nWhere streamclust spends the time (median run, seconds summed over batches):\n');
-  const stages = ['decode', 'worker', 'assign', 'sink', 'train', 'realign', 'checkpoint'];
+  const stages = ['decode', 'drift', 'worker', 'assign', 'sink', 'train', 'realign', 'checkpoint'];
   console.log(`| configuration | drain s | batches | ${stages.join(' | ')} |`);
   console.log(`|---|---:|---:|${stages.map(() => '---:').join('|')}|`);
   for (const c of CONFIGURATIONS.slice(1)) {

@@ -332,8 +332,11 @@ export class BatchProcessor {
     this.learner.throwIfFailed();
     this.watermarks?.received(records);
     // The raw inputs are tested for drift in input order, whether the store is ready or not.
-    if (valid.length > 0)
+    if (valid.length > 0 && this.driftWatch.wantsRaw) {
+      const driftTimer = metrics.stageDuration.startTimer({ stage: 'drift' });
       this.driftWatch.observeInputs(rawFeatures(valid, this.decoder.dim), this.decoder.dim);
+      driftTimer();
+    }
     const ready: EmbeddedBatch[] = [];
     if (embedded !== undefined) {
       if (this.store.ready) {
