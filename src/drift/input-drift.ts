@@ -31,9 +31,10 @@ import { chiSquareCritical, ksCritical, normalUpperQuantile } from './tests.js';
  * each side, about 20 reference records beyond the quantile) it errs on the side of silence.
  *
  * The window is made of whole blocks of `checkEveryRecords` records, counted in when the block
- * is full, just before its check. Cost per record: a table lookup (and a step or two of search)
- * per feature, and, for every ceil(features / 64)-th record (every record up to 64 features),
- * `prototypes` distances; a check is O(features × gridPoints), independent of the window.
+ * is full, just before its check. Cost per tested record: a table lookup (and a step or two of
+ * search) per feature and `prototypes` distances; a check is O(features × gridPoints),
+ * independent of the window. Above 64 features only every ceil(features / 64)-th record is
+ * tested (`sampleEvery`), so the cost per record stays about that of 64 features.
  *
  * References: F. J. Massey, "The Kolmogorov–Smirnov test for goodness of fit", JASA 1951 (the
  * two-sample form and its asymptotic critical values); S. Rabanser et al., "Failing loudly: an
@@ -173,6 +174,8 @@ interface Reference {
   offsets: Int32Array;
   prototypes: Float64Array;
   prototypeCount: number;
+  /** Reference records the shares and distances were measured on (not fitted on). */
+  heldOut: number;
   shareCounts: Float64Array;
   distanceGrid: Grid;
   /** The distance grid point at the reference's 99th percentile, and the share beyond it. */
@@ -185,7 +188,7 @@ const OUTLIER_QUANTILE = 0.99;
 /** One block of `checkEveryRecords` records: what it adds to the window's counts. */
 interface Block {
   records: number;
-  /** Records whose prototype was looked up (every `prototypeEvery`-th). */
+  /** Records whose prototype was looked up (all of them; kept apart for the tests' sizes). */
   sampled: number;
   featureCounts: Int32Array;
   sums: Float64Array;
@@ -196,8 +199,13 @@ interface Block {
 export class InputDrift {
   readonly options: InputDriftOptions;
   readonly dim: number;
-  /** Every this many records one goes to the prototype tests (1 up to 64 features). */
-  readonly prototypeEvery: number;
+  /**
+   * Every this many records one is tested: 1 up to 64 features, ceil(features / 64) above, so
+   * the cost per record stays about that of 64 features (and a change takes proportionally more
+   * records to find). The reference, the window and the check interval count tested records.
+   */
+  readonly sampleEvery: number;
+  private sinceSample = 0;
   private records = 0;
   private reference: Reference | null = null;
   private building: Float32Array[] = [];
@@ -221,7 +229,7 @@ export class InputDrift {
       throw new RangeError(`InputDrift: dim must be a positive integer, got ${dim}`);
     this.dim = dim;
     this.options = { ...inputDriftDefaults, ...options };
-    this.prototypeEvery = Math.max(1, Math.ceil(dim / 64));
+    this.sampleEvery = Math.max(1, Math.ceil(dim / 64));
     this.z = new Float64Array(dim);
   }
 
@@ -239,21 +247,19 @@ export class InputDrift {
     const checks: InputDriftCheck[] = [];
     const d = this.dim;
     const b = this.options.checkEveryRecords;
-    for (let r = 0; r < rows;) {
+    for (let r = 0; r < rows; r++) {
+      this.records += 1;
+      if (++this.sinceSample < this.sampleEvery) continue;
+      this.sinceSample = 0;
       if (this.reference === null) {
         this.building.push(raw.slice(r * d, (r + 1) * d));
         this.buildingRows += 1;
-        this.records += 1;
-        r += 1;
         if (this.buildingRows >= this.options.referenceRecords) this.buildReference();
         continue;
       }
-      // As many rows as the block has room for, in one copy.
-      const take = Math.min(rows - r, b - this.pendingRows);
-      this.pending.set(raw.subarray(r * d, (r + take) * d), this.pendingRows * d);
-      this.pendingRows += take;
-      this.records += take;
-      r += take;
+      const to = this.pendingRows * d;
+      for (let t = 0; t < d; t++) this.pending[to + t] = raw[r * d + t]!;
+      this.pendingRows += 1;
       if (this.pendingRows === b) {
         this.addBlock();
         checks.push(this.check());
@@ -310,11 +316,16 @@ export class InputDrift {
       'euclidean',
       new SeededRandom(this.options.seed),
     );
-    const distances = new Float64Array(n);
+    // Prototypes are fitted on the even reference records and the reference's shares and
+    // distances taken on the odd ones: fitted and measured on the same records, the distances
+    // would be smaller than any new record's (overfitting, plain at 100 features and more), and
+    // a stationary stream would look as if it drifted away.
+    const heldOut = Math.floor(n / 2);
+    const distances = new Float64Array(heldOut);
     for (let iteration = 0; iteration < 5; iteration++) {
       const sums = new Float64Array(count * d);
       const sizes = new Float64Array(count);
-      for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n; i += 2) {
         const [p] = this.nearestPrototype(z, i * d, prototypes, count);
         sizes[p]! += 1;
         for (let t = 0; t < d; t++) sums[p * d + t]! += z[i * d + t]!;
@@ -325,10 +336,10 @@ export class InputDrift {
       }
     }
     const shareCounts = new Float64Array(count);
-    for (let i = 0; i < n; i++) {
-      const [p, distance] = this.nearestPrototype(z, i * d, prototypes, count);
+    for (let h = 0; h < heldOut; h++) {
+      const [p, distance] = this.nearestPrototype(z, (2 * h + 1) * d, prototypes, count);
       shareCounts[p]! += 1;
-      distances[i] = distance;
+      distances[h] = distance;
     }
     distances.sort();
     const distanceGrid = new Grid(distances, gridPoints);
@@ -345,6 +356,7 @@ export class InputDrift {
       offsets,
       prototypes,
       prototypeCount: count,
+      heldOut,
       shareCounts,
       distanceGrid,
       outlierPoint,
@@ -455,7 +467,7 @@ export class InputDrift {
     }
     const z = this.z;
     const { mean, std, prototypes, prototypeCount } = ref;
-    for (let r = 0; r < rows; r += this.prototypeEvery) {
+    for (let r = 0; r < rows; r++) {
       for (let t = 0; t < d; t++) {
         const v = (raw[r * d + t]! - mean[t]!) / std[t]!;
         z[t] = v > 8 ? 8 : v < -8 ? -8 : v;
@@ -529,16 +541,19 @@ export class InputDrift {
     severity = Math.max(
       severity,
       shares.statistic / shares.threshold,
-      distanceStatistic / ksCritical(n, sampled, alpha),
+      distanceStatistic / ksCritical(ref.heldOut, sampled, alpha),
       outliers.statistic / outliers.threshold,
     );
     return {
       atRecord: this.records,
-      windowStart: this.records - m + 1,
+      windowStart: this.records - m * this.sampleEvery + 1,
       drift: severity > 1,
       features,
       shares,
-      distance: { statistic: distanceStatistic, threshold: ksCritical(n, sampled, alpha) },
+      distance: {
+        statistic: distanceStatistic,
+        threshold: ksCritical(ref.heldOut, sampled, alpha),
+      },
       outliers,
       severity,
     };
@@ -547,7 +562,7 @@ export class InputDrift {
   /** One-sided two-sample z test: more of the window beyond the outlier point than of the reference. */
   private outlierTest(alpha: number): InputDriftCheck['outliers'] {
     const ref = this.reference!;
-    const n1 = this.options.referenceRecords;
+    const n1 = ref.heldOut;
     const n2 = this.windowSampled;
     let beyond = 0;
     for (let c = ref.outlierPoint + 1; c < this.distanceCounts.length; c++)
@@ -566,7 +581,7 @@ export class InputDrift {
   /** Two-sample χ² on the prototype shares (cells empty in both samples left out). */
   private shareTest(alpha: number): InputDriftCheck['shares'] {
     const ref = this.reference!;
-    const n1 = this.options.referenceRecords;
+    const n1 = ref.heldOut;
     const n2 = this.windowSampled;
     const k1 = Math.sqrt(n2 / n1);
     const k2 = Math.sqrt(n1 / n2);

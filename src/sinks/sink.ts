@@ -21,7 +21,7 @@ export interface DeadLetter {
   message: string;
 }
 
-/** A cluster lifecycle event or a drift alarm, for the events topic or file. */
+/** A cluster lifecycle event or a drift incident opening or closing, for the events topic or file. */
 export interface StreamEvent {
   type: 'lifecycle' | 'drift';
   kind: string;

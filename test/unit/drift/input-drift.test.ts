@@ -99,6 +99,32 @@ describe('InputDrift on mixed-scale telemetry (log-normal, zero-inflated counts,
   });
 });
 
+describe('InputDrift above 64 features', () => {
+  it('tests every ceil(d / 64)-th record, and still finds a shift, in proportionally more records', () => {
+    const d = 200;
+    const drift = new InputDrift(d);
+    expect(drift.sampleEvery).toBe(4);
+    const rng = new SeededRandom(4);
+    const found: InputDriftCheck[] = [];
+    const batch = new Float32Array(500 * d);
+    for (let done = 0; done < 30_000; done += 500) {
+      // From record 20,000 on, features 0..9 move by one standard deviation.
+      for (let i = 0; i < batch.length; i++) {
+        const shift = done >= 20_000 && i % d < 10 ? 1 : 0;
+        batch[i] = rng.gaussian() + shift;
+      }
+      found.push(...drift.observe(batch).filter((c) => c.drift));
+    }
+    // The reference and the window are 2,000 tested records: 8,000 records here.
+    expect(found.length).toBeGreaterThan(0);
+    expect(found[0]!.atRecord).toBeGreaterThan(20_000);
+    expect(found[0]!.atRecord).toBeLessThanOrEqual(28_000);
+    expect(
+      found[0]!.features.filter((f) => f.statistic > f.threshold).every((f) => f.feature < 10),
+    ).toBe(true);
+  });
+});
+
 describe('DriftIncidents', () => {
   const check = (atRecord: number, severity: number): InputDriftCheck => ({
     atRecord,
