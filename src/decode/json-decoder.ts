@@ -115,7 +115,11 @@ export class JsonDecoder {
    * `keepRaw`: also return the features before standardisation (a copy), for records that
    * will be standardised again with later statistics (see `standardizeNow`).
    */
-  decode(value: Buffer | null, keepRaw = false): Decoded {
+  /**
+   * `keepRaw` returns the features before standardisation with the record; `rawInto` copies
+   * them into a caller's array at `rawAt` instead (one array per batch, none per record).
+   */
+  decode(value: Buffer | null, keepRaw = false, rawInto?: Float32Array, rawAt = 0): Decoded {
     if (value === null) return fail('null_value', 'the record has no value (null)');
     if (value.length === 0) return fail('empty_value', 'the record value is empty');
     if (value.length > this.options.maxRecordBytes) {
@@ -156,6 +160,7 @@ export class JsonDecoder {
     if (!raw.ok) return raw;
     const label = object[this.options.labelField];
     const kept = keepRaw ? raw.features.slice() : undefined;
+    rawInto?.set(raw.features, rawAt);
     const decoded: Decoded = {
       ok: true,
       features: this.options.standardize ? this.standardize(raw.features) : raw.features,

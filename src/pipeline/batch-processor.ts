@@ -56,13 +56,15 @@ interface PreparedBatch {
   /** Embedded before the store started, so with the weights from before pretraining. */
   beforeStore: boolean;
   endBatch: () => void;
+  /** The valid records' features before standardisation (input-drift tests), rows × dim. */
+  inputs: Float32Array | undefined;
 }
 
 interface DecodedRow {
   record: SourceRecord;
   label: number | undefined;
   features: Float32Array;
-  /** Features before standardisation, kept while the store warms up and for the input-drift tests. */
+  /** Features before standardisation, kept while the store warms up. */
   raw: Float32Array | undefined;
   captured: string | number | boolean | null | undefined;
 }
@@ -292,15 +294,19 @@ export class BatchProcessor {
     const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
     const valid: DecodedRow[] = [];
     const deadLetters: DeadLetter[] = [];
-    const keepRaw = !this.store.ready || this.driftWatch.wantsRaw;
+    const keepRaw = !this.store.ready;
     const vote = this.decoder.voteDimension(records.map((r) => r.value));
     if (vote !== undefined)
       this.deps.logger.info('input dimension taken from the first batch (decode.dim 0)', {
         ...vote,
         other: 'records of other lengths go to the dead letters; set decode.dim to declare it',
       });
+    // The valid records' features before standardisation, for the input-drift tests.
+    const dim = this.decoder.dim;
+    const inputs =
+      this.driftWatch.wantsRaw && dim > 0 ? new Float32Array(records.length * dim) : undefined;
     for (const record of records) {
-      const decoded = this.decoder.decode(record.value, keepRaw);
+      const decoded = this.decoder.decode(record.value, keepRaw, inputs, valid.length * dim);
       if (decoded.ok) {
         valid.push({
           record,
@@ -318,7 +324,15 @@ export class BatchProcessor {
     decodeTimer();
     const beforeStore = !this.store.ready;
     const embedded = valid.length > 0 ? await this.embed(valid) : undefined;
-    return { records, valid, deadLetters, embedded, beforeStore, endBatch };
+    return {
+      records,
+      valid,
+      deadLetters,
+      embedded,
+      beforeStore,
+      endBatch,
+      inputs: inputs?.subarray(0, valid.length * dim),
+    };
   }
 
   /**
@@ -332,9 +346,9 @@ export class BatchProcessor {
     this.learner.throwIfFailed();
     this.watermarks?.received(records);
     // The raw inputs are tested for drift in input order, whether the store is ready or not.
-    if (valid.length > 0 && this.driftWatch.wantsRaw) {
+    if (batch.inputs !== undefined && batch.inputs.length > 0) {
       const driftTimer = metrics.stageDuration.startTimer({ stage: 'drift' });
-      this.driftWatch.observeInputs(rawFeatures(valid, this.decoder.dim), this.decoder.dim);
+      this.driftWatch.observeInputs(batch.inputs, this.decoder.dim);
       driftTimer();
     }
     const ready: EmbeddedBatch[] = [];
