@@ -1,4 +1,4 @@
-import type { InputDriftCheck } from './input-drift.js';
+import { INPUT_DRIFT_TESTS, testRatios, type InputDriftCheck } from './input-drift.js';
 
 /**
  * DriftIncidents: turns the input-drift checks into incidents an operator can act on, one per
@@ -180,12 +180,8 @@ export class DriftIncidents {
 }
 
 function testsThatFired(check: InputDriftCheck): string[] {
-  const fired: string[] = [];
-  if (check.features.some((f) => f.statistic > f.threshold)) fired.push('feature-ks');
-  if (check.shares.statistic > check.shares.threshold) fired.push('prototype-shares');
-  if (check.distance.statistic > check.distance.threshold) fired.push('prototype-distance');
-  if (check.outliers.statistic > check.outliers.threshold) fired.push('input-outliers');
-  return fired;
+  const ratios = testRatios(check);
+  return INPUT_DRIFT_TESTS.filter((test) => ratios[test] > 1);
 }
 
 function union(a: readonly string[], b: readonly string[]): string[] {

@@ -87,6 +87,26 @@ export interface InputDriftCheck {
 
 const BUCKETS = 1024;
 
+/** The tests a check runs, as named in incidents and on /metrics. */
+export const INPUT_DRIFT_TESTS = [
+  'feature-ks',
+  'prototype-shares',
+  'prototype-distance',
+  'input-outliers',
+] as const;
+export type InputDriftTest = (typeof INPUT_DRIFT_TESTS)[number];
+
+/** Each test's statistic over its critical value (feature-ks: the worst feature); above 1 is drift. */
+export function testRatios(check: InputDriftCheck): Record<InputDriftTest, number> {
+  const worst = check.features[0];
+  return {
+    'feature-ks': worst === undefined ? Number.NaN : worst.statistic / worst.threshold,
+    'prototype-shares': check.shares.statistic / check.shares.threshold,
+    'prototype-distance': check.distance.statistic / check.distance.threshold,
+    'input-outliers': check.outliers.statistic / check.outliers.threshold,
+  };
+}
+
 /** A quantile grid of one reference sample and the reference's distribution function on it. */
 class Grid {
   readonly points: Float64Array;

@@ -6,6 +6,8 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+import { INPUT_DRIFT_TESTS } from '../drift/input-drift.js';
+
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // Record latency includes time spent waiting in Kafka, so it reaches minutes when a group lags.
 const LATENCY_BUCKETS = [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
@@ -292,8 +294,7 @@ export class Metrics {
     this.driftInputReferenceReady.set(0);
     this.driftIncidentOpen.set(0);
     this.driftIncidents.inc({ kind: 'input-drift' }, 0);
-    for (const test of ['feature-ks', 'prototype-shares', 'prototype-distance', 'input-outliers'])
-      this.inputDrift.set({ test }, Number.NaN);
+    for (const test of INPUT_DRIFT_TESTS) this.inputDrift.set({ test }, Number.NaN);
     for (const gauge of [
       this.assignmentPsi,
       this.assignmentJs,

@@ -15,17 +15,15 @@
 import type { Config } from '../config/schema.js';
 import type { DriftMonitor, DriftReport } from '../drift/drift-monitor.js';
 import { DriftIncidents, type DriftIncident, type IncidentChange } from '../drift/incidents.js';
-import { InputDrift, type InputDriftCheck } from '../drift/input-drift.js';
+import {
+  INPUT_DRIFT_TESTS,
+  InputDrift,
+  testRatios,
+  type InputDriftCheck,
+} from '../drift/input-drift.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StreamEvent } from '../sinks/sink.js';
-
-export const INPUT_DRIFT_TESTS = [
-  'feature-ks',
-  'prototype-shares',
-  'prototype-distance',
-  'input-outliers',
-] as const;
 
 export class DriftWatch {
   private readonly deps: { config: Config; logger: Logger; metrics: Metrics };
@@ -196,13 +194,7 @@ function describe(incident: DriftIncident): string {
 }
 
 function publishCheck(check: InputDriftCheck, metrics: Metrics): void {
-  const worst = check.features[0];
-  const ratios: Record<(typeof INPUT_DRIFT_TESTS)[number], number> = {
-    'feature-ks': worst === undefined ? Number.NaN : worst.statistic / worst.threshold,
-    'prototype-shares': check.shares.statistic / check.shares.threshold,
-    'prototype-distance': check.distance.statistic / check.distance.threshold,
-    'input-outliers': check.outliers.statistic / check.outliers.threshold,
-  };
+  const ratios = testRatios(check);
   for (const test of INPUT_DRIFT_TESTS) metrics.inputDrift.set({ test }, ratios[test]);
 }
 
