@@ -9,7 +9,9 @@ import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 import { COMMANDS } from './commands/index.js';
+import { closest } from './config/closest.js';
 import { ConfigError, EXIT_REFUSED, StreamclustError, describeRefusal } from './errors.js';
+import { streamclustVersion } from './version.js';
 
 export function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
@@ -17,6 +19,7 @@ export function usage(): string {
     'streamclust: continuously clusters an event stream and watches the clusters drift.',
     '',
     'Usage: streamclust <command> [options]   (streamclust <command> --help for its options)',
+    '       streamclust --version',
     '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
@@ -30,9 +33,15 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stdout.write(usage() + '\n');
       return name === undefined ? 2 : 0;
     }
+    if (name === '--version' || name === '-V') {
+      process.stdout.write(`streamclust ${streamclustVersion()} (Node.js ${process.version})\n`);
+      return 0;
+    }
     const command = COMMANDS[name];
     if (command === undefined) {
-      process.stderr.write(`streamclust: unknown command "${name}"\n\n${usage()}\n`);
+      const guess = closest(name.replace(/^-+/, ''), Object.keys(COMMANDS));
+      const hint = guess === undefined ? '' : `: did you mean streamclust ${guess}?`;
+      process.stderr.write(`streamclust: unknown command "${name}"${hint}\n\n${usage()}\n`);
       return 2;
     }
     return await command.main(rest);

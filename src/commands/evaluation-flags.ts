@@ -9,12 +9,12 @@
  *   even for a small data set (wine has 178 records; the default warm-up is 1,000).
  */
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { parse as parseYaml } from 'yaml';
 
 import { applyEnvironment, loadConfig, parseValue, setPath } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
+import { parseCommandFlags } from './command-line.js';
 
 export interface FlagSpec {
   type: 'string' | 'boolean';
@@ -131,30 +131,18 @@ export function parseEvaluationFlags(
   base: Record<string, FlagSpec> = EVALUATION_FLAGS,
 ): EvaluationFlags {
   const specs = { ...base, ...extra };
-  let values: EvaluationFlags['values'];
-  try {
-    const options = Object.fromEntries(
-      Object.entries(specs).map(([name, f]) => [
-        name,
-        {
-          type: f.type,
-          ...(f.short === undefined ? {} : { short: f.short }),
-          ...(f.multiple ? { multiple: true } : {}),
-        },
-      ]),
-    );
-    values = parseArgs({ args: [...argv], options: options as never, strict: true })
-      .values as never;
-  } catch (error) {
-    throw new ConfigError([
+  const options = Object.fromEntries(
+    Object.entries(specs).map(([name, f]) => [
+      name,
       {
-        key: 'command line',
-        value: JSON.stringify(argv.join(' ')),
-        rule: (error as Error).message,
-        fix: `see streamclust ${command} --help`,
+        type: f.type,
+        ...(f.short === undefined ? {} : { short: f.short }),
+        ...(f.multiple ? { multiple: true } : {}),
       },
-    ]);
-  }
+    ]),
+  );
+  const values: EvaluationFlags['values'] = parseCommandFlags(command, argv, options as never)
+    .values as never;
   if (values['train'] === true && values['frozen'] === true) {
     throw new ConfigError([
       {

@@ -3,13 +3,13 @@
  * optional YAML file, STREAMCLUST_* environment variables and these flags, in that order. The
  * first SIGINT/SIGTERM drains in-flight records, commits and exits 0; a second one exits at once.
  */
-import { parseArgs } from 'node:util';
 
 import { loadConfig, parseValue } from '../config/load-config.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError, EXIT_REFUSED } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createPipeline, type Pipeline, type PipelineStatus } from '../pipeline/create-pipeline.js';
+import { parseCommandFlags } from './command-line.js';
 import { redactSecrets } from '../sources/kafka-security.js';
 
 const FLAGS = {
@@ -140,24 +140,7 @@ export function parseCommandLine(argv: readonly string[]): {
       },
     ]),
   );
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: [...argv],
-      options: options as never,
-      allowPositionals: true,
-      strict: true,
-    });
-  } catch (error) {
-    throw new ConfigError([
-      {
-        key: 'command line',
-        value: JSON.stringify(argv.join(' ')),
-        rule: (error as Error).message,
-        fix: 'see streamclust run --help',
-      },
-    ]);
-  }
+  const parsed = parseCommandFlags('run', argv, options as never, true);
   const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
   const overrides: Record<string, unknown> = {};
   for (const [name, flag] of Object.entries(FLAGS)) {

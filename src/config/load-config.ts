@@ -12,6 +12,7 @@ import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 
 import { ConfigError, type ConfigProblem } from '../errors.js';
+import { closest, editDistance } from './closest.js';
 import { configSchema, FIXES, MAX_TIMER_MS, SECRET_KEYS, type Config } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -111,7 +112,7 @@ export function applyEnvironment(
           key: name,
           value: looksSecret(name) ? REDACTED : JSON.stringify(value),
           rule: 'this environment variable names no configuration key',
-          fix: 'use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it',
+          fix: envSuggestion(segments),
         },
       ]);
     }
@@ -131,6 +132,25 @@ function resolveEnvPath(segments: string[]): string | undefined {
     shape = schemaShape(shape[key]);
   }
   return keys.join('.');
+}
+
+/** The fix for an environment variable that names no key: the nearest variable that does. */
+function envSuggestion(segments: string[]): string {
+  const general = 'use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it';
+  let shape: Record<string, z.ZodType> | undefined = schemaShape(configSchema);
+  const names: string[] = [];
+  for (const segment of segments) {
+    if (shape === undefined) return general;
+    const keys = Object.keys(shape);
+    const lower = keys.map((k) => k.toLowerCase());
+    const wanted = segment.replaceAll('_', '').toLowerCase();
+    const guess = lower.includes(wanted) ? wanted : closest(wanted, lower);
+    if (guess === undefined) return general;
+    const key = keys[lower.indexOf(guess)]!;
+    names.push(key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase());
+    shape = schemaShape(shape[key]);
+  }
+  return `did you mean ${ENV_PREFIX}${names.join('__')}? Otherwise unset it`;
 }
 
 /** The object shape under a schema, looking through defaults, prefaults and refinements. */
@@ -306,32 +326,4 @@ function renderValue(key: string, lookup: { found: boolean; value: unknown }): s
   if (SECRET_KEYS.has(key) && lookup.value !== '') return REDACTED;
   const json = JSON.stringify(lookup.value);
   return json === undefined ? String(lookup.value) : json;
-}
-
-function closest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const candidate of candidates) {
-    const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(
-        Math.min((previous[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost),
-      );
-    }
-    previous = row;
-  }
-  return previous[b.length] ?? 0;
 }

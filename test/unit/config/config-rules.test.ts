@@ -140,10 +140,16 @@ describe('configuration rules: one test per rule, message pinned', () => {
     );
   });
 
-  it('an environment variable that names no key', () => {
+  it('an environment variable that names no key, with the nearest that does', () => {
     expect(errorFor({}, { STREAMCLUST_BATCH__SIEZ: '3' })).toContain(
       '  - STREAMCLUST_BATCH__SIEZ: "3" is invalid: this environment variable names no configuration key. ' +
-        'Fix: use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it',
+        'Fix: did you mean STREAMCLUST_BATCH__SIZE? Otherwise unset it',
+    );
+    expect(errorFor({}, { STREAMCLUST_DRIFT__INCIDENTS__QUIET_RECORD: '9' })).toContain(
+      'Fix: did you mean STREAMCLUST_DRIFT__INCIDENTS__QUIET_RECORDS? Otherwise unset it',
+    );
+    expect(errorFor({}, { STREAMCLUST_NOTHING__LIKE_IT: '1' })).toContain(
+      'Fix: use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it',
     );
   });
 
