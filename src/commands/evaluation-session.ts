@@ -95,6 +95,7 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
       `${flags.mode === 'train' ? 'training as it reads' : 'frozen'}\n`,
   );
   const progress = createProgressBar(options.command, total);
+  let finished = false;
   const source = replayPasses(options.kind, flags.passes, (pass) =>
     options.openPass(config, logger, pass),
   );
@@ -120,8 +121,13 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
     tsnePoints: flags.tsnePoints,
     tsneIterations: 500,
     onProgress: (done) => progress.update(done),
+    onReportStart: (message) => {
+      progress.finish();
+      finished = true;
+      process.stderr.write(`${options.command}: ${message}\n`);
+    },
   });
-  progress.finish();
+  if (!finished) progress.finish();
   process.stdout.write(summaryTable(report) + '\n');
   if (files !== undefined) process.stdout.write(`report: ${files.json}\n        ${files.html}\n`);
   return 0;

@@ -37,6 +37,8 @@ export interface EvaluationInput {
   tsneIterations: number;
   /** Called after every assigned batch with the records assigned so far. */
   onProgress?: (recordsDone: number) => void;
+  /** Called once the records are done, with what the report still takes (t-SNE can take a minute). */
+  onReportStart?: (message: string) => void;
 }
 
 export interface EvaluationResult {
@@ -82,6 +84,13 @@ export async function runEvaluation(input: EvaluationInput): Promise<EvaluationR
   await pipeline.run();
   const seconds = (performance.now() - started) / 1000;
   const status = pipeline.status();
+  const tsnePoints = Math.min(input.tsnePoints, collector.lastPassSample().length);
+  input.onReportStart?.(
+    `building the report from ${collector.lastPassSample().length.toLocaleString('en')} sampled embeddings` +
+      (tsnePoints >= 2
+        ? `: t-SNE of ${tsnePoints.toLocaleString('en')} points, ${input.tsneIterations} iterations (--tsne-points 0 skips it)`
+        : ''),
+  );
   const report = buildReport({
     command: input.command,
     data: input.data,

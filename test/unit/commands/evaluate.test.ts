@@ -46,6 +46,10 @@ describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
     );
     expect(report.embeddings?.clusters).toHaveLength(178);
     expect(report.embeddings?.tsne?.points).toHaveLength(40);
+    // The slow last step says what it is doing instead of leaving the bar at 100 %.
+    expect(stderr).toContain(
+      'evaluate: building the report from 178 sampled embeddings: t-SNE of 40 points, 500 iterations (--tsne-points 0 skips it)\n',
+    );
     // The table on stdout repeats the report's per-pass NMI.
     const nmi = report.passes[2]?.metrics.values.nmi as number;
     expect(stdout).toMatch(new RegExp(`^\\| 3 \\| 178 \\| \\d+ \\| ${nmi.toFixed(4)} \\|`, 'm'));
