@@ -7,6 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 import { INPUT_DRIFT_TESTS } from '../drift/input-drift.js';
+import { streamclustVersion } from '../version.js';
 
 const DURATION_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 // Record latency includes time spent waiting in Kafka, so it reaches minutes when a group lags.
@@ -123,6 +124,12 @@ export class Metrics {
   readonly workerRestarts = new Counter({
     name: 'streamclust_worker_restarts_total',
     help: 'Trainer workers replaced after they threw or died, since start.',
+    registers: [this.registry],
+  });
+  readonly buildInfo = new Gauge({
+    name: 'streamclust_build_info',
+    help: 'The streamclust version and the Node.js runtime of this process (value 1).',
+    labelNames: ['version', 'node'] as const,
     registers: [this.registry],
   });
   readonly backendInfo = new Gauge({
@@ -284,7 +291,18 @@ export class Metrics {
   });
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
-    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    if (options.defaultMetrics ?? true) {
+      collectDefaultMetrics({ register: this.registry });
+      // prom-client names three gauges with a counter's `_total` suffix, which promtool check
+      // metrics rejects; the same counts remain by type in nodejs_active_{handles,requests,resources}.
+      for (const name of [
+        'nodejs_active_handles_total',
+        'nodejs_active_requests_total',
+        'nodejs_active_resources_total',
+      ])
+        this.registry.removeSingleMetric(name);
+    }
+    this.buildInfo.set({ version: streamclustVersion(), node: process.version }, 1);
     // Counters that exist at 0 from the start let increase() and rate() see the first event.
     for (const labels of DRIFT_EVENT_SERIES) this.driftEvents.inc(labels, 0);
     for (const kind of LIFECYCLE_KINDS) this.lifecycleEvents.inc({ kind }, 0);

@@ -118,8 +118,10 @@ export class PrometheusServer {
   }
 
   /** An instant query through the HTTP API; throws with Prometheus' error on a bad expression. */
-  async query(expr: string): Promise<PrometheusQueryResult> {
-    const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}`);
+  /** An instant query, evaluated now or at `time` (Unix seconds). */
+  async query(expr: string, time?: number): Promise<PrometheusQueryResult> {
+    const at = time === undefined ? '' : `&time=${time}`;
+    const response = await fetch(`${this.url}/api/v1/query?query=${encodeURIComponent(expr)}${at}`);
     const body = (await response.json()) as {
       status: string;
       data?: PrometheusQueryResult;

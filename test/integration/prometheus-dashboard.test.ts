@@ -37,6 +37,9 @@ import {
 
 const PROMETHEUS_DIR = join(REPO_ROOT, 'config', 'prometheus');
 const DASHBOARD = join(REPO_ROOT, 'config', 'grafana', 'dashboards', 'streamclust.json');
+const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as {
+  version: string;
+};
 const RULES_FILE = 'streamclust-alerts.yml';
 
 interface DashboardExpr {
@@ -44,8 +47,11 @@ interface DashboardExpr {
   expr: string;
 }
 
-/** Every PromQL expression of the dashboard: panel targets (rows included) and annotations. */
-function dashboardExprs(): DashboardExpr[] {
+/**
+ * Every PromQL expression of the dashboard: panel targets (rows included) and annotations, with
+ * the template variables ($job, $instance) replaced by `values`, as Grafana does.
+ */
+function dashboardExprs(values: Record<string, string> = {}): DashboardExpr[] {
   interface Panel {
     title?: string;
     targets?: { expr?: string; refId?: string }[];
@@ -67,7 +73,24 @@ function dashboardExprs(): DashboardExpr[] {
   for (const a of dashboard.annotations.list) {
     if (a.expr !== undefined) exprs.push({ where: `annotation "${a.name}"`, expr: a.expr });
   }
-  return exprs;
+  return exprs.map((e) => ({
+    ...e,
+    expr: e.expr.replace(/\$(\w+)/g, (whole, name: string) => values[name] ?? whole),
+  }));
+}
+
+/** The dashboard's template variables that are Prometheus queries. */
+function dashboardVariables(): { name: string; query: string; allValue?: string }[] {
+  const dashboard = JSON.parse(readFileSync(DASHBOARD, 'utf8')) as {
+    templating: { list: { name: string; type: string; query: unknown; allValue?: string }[] };
+  };
+  return dashboard.templating.list
+    .filter((v) => v.type === 'query')
+    .map((v) => ({
+      name: v.name,
+      query: (v.query as { query: string }).query,
+      ...(v.allValue === undefined ? {} : { allValue: v.allValue }),
+    }));
 }
 
 function alertRules(): { alert: string; expr: string }[] {
@@ -209,6 +232,29 @@ describeWithKafka(
         rmSync(checkpointDir, { recursive: true, force: true });
       });
 
+      it('a full scrape of the running pipeline passes promtool check metrics', async () => {
+        // Once records have flowed, so every labelled series (stages, losses, clusters) is there.
+        await waitFor(
+          async () =>
+            finiteSamples(await prometheus!.query('streamclust_records_assigned_total > 0')) > 0,
+          {
+            timeoutMs: 120_000,
+            message: 'no record was assigned',
+          },
+        );
+        const scrape = await (await fetch(`${pipeline.httpUrl}/metrics`)).text();
+        expect(scrape).toMatch(/^streamclust_stage_duration_seconds_bucket\{/m);
+        expect(scrape).toMatch(
+          new RegExp(
+            `^streamclust_build_info\\{version="${version.replaceAll('.', '\\.')}",node="${process.version}"\\} 1$`,
+            'm',
+          ),
+        );
+        const check = promtool(['check', 'metrics'], scrape);
+        expect(check.output).toBe('');
+        expect(check.code).toBe(0);
+      });
+
       it('every dashboard expression returns data and every alert rule evaluates', async () => {
         const server = prometheus!;
         await waitFor(
@@ -221,8 +267,27 @@ describeWithKafka(
           { timeoutMs: 60_000, message: 'the pipeline target is not up' },
         );
 
-        const exprs = dashboardExprs();
+        // The job and instance variables list this pipeline; every panel is then queried for
+        // it alone (the value a user picks) and, below, for All.
+        const values: Record<string, string> = {};
+        const variables = dashboardVariables();
+        expect(variables.map((v) => v.name)).toEqual(['job', 'instance']);
+        for (const variable of variables) {
+          const match = /^label_values\((.*), (\w+)\)$/.exec(variable.query);
+          expect(match, variable.query).not.toBeNull();
+          const selector = match![1]!.replace(/\$(\w+)/g, (w, n: string) => values[n] ?? w);
+          const found = await server.api<string[]>(
+            `label/${match![2]}/values?match[]=${encodeURIComponent(selector)}`,
+          );
+          expect(found, variable.name).toHaveLength(1);
+          values[variable.name] = found[0]!;
+        }
+        expect(values['instance']).toBe(new URL(pipeline.httpUrl!).host);
+        const exprs = dashboardExprs(values);
         expect(exprs.length).toBeGreaterThanOrEqual(30);
+        expect(
+          exprs.filter((e) => e.expr.includes('streamclust_') && !e.expr.includes('instance=~')),
+        ).toEqual([]);
         const empty = async (): Promise<DashboardExpr[]> => {
           const missing: DashboardExpr[] = [];
           for (const e of exprs) {
@@ -253,6 +318,16 @@ describeWithKafka(
         console.log(
           `[prometheus] finite samples per dashboard expression:\n  ${counts.join('\n  ')}`,
         );
+        // With All picked, the same series: this Prometheus scrapes one pipeline. Both at one
+        // evaluation time, so a rate window moving on between the two queries cannot differ.
+        const all = Object.fromEntries(variables.map((v) => [v.name, v.allValue ?? '.*']));
+        const at = Date.now() / 1000 - 5;
+        const picked = dashboardExprs(values);
+        for (const [index, e] of dashboardExprs(all).entries()) {
+          expect(finiteSamples(await server.query(e.expr, at)), `${e.where} with All`).toBe(
+            finiteSamples(await server.query(picked[index]!.expr, at)),
+          );
+        }
 
         // Alert expressions: evaluated by hand through the API, and by the rule manager itself.
         for (const rule of alertRules()) {
