@@ -16,4 +16,9 @@ export default tseslint.config(
       eqeqeq: ['error', 'always'],
     },
   },
+  // Plain Node scripts (scripts/test.mjs runs before anything is compiled).
+  {
+    files: ['scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );
