@@ -33,11 +33,19 @@ export class Checkpointer {
   }
 
   settled(records: readonly SourceRecord[]): void {
+    // The highest offset of each partition in this call first (offsets are decimal strings of
+    // non-negative integers: the longer one is larger, then the lexically larger), and only then
+    // one BigInt per partition: this runs for every record on the main thread.
+    const highest = new Map<string, SourceRecord>();
     for (const r of records) {
       const key = `${r.topic}\u0000${r.partition}`;
+      const known = highest.get(key);
+      if (known === undefined || offsetBelow(known.offset, r.offset)) highest.set(key, r);
+    }
+    for (const [key, r] of highest) {
       const following = (BigInt(r.offset) + 1n).toString();
       const known = this.next.get(key);
-      if (known === undefined || BigInt(known.offset) < BigInt(following)) {
+      if (known === undefined || offsetBelow(known.offset, following)) {
         this.next.set(key, { topic: r.topic, partition: r.partition, offset: following });
       }
     }
@@ -85,4 +93,9 @@ export function stateDigest(config: Config): string {
       reconstruction: config.losses.reconstruction.weight > 0,
     },
   });
+}
+
+/** a < b for offsets written as decimal strings without leading zeros. */
+function offsetBelow(a: string, b: string): boolean {
+  return a.length !== b.length ? a.length < b.length : a < b;
 }
