@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { DataRange, EvaluationReport } from '../eval/evaluation-report.js';
 import { scanLabels } from '../eval/label-scan.js';
+import { withCsvColumns } from '../sources/csv-file.js';
 import { runEvaluation } from '../eval/run-evaluation.js';
 import { createLogger, type Logger } from '../log.js';
 import { replayPasses } from '../sources/replay-source.js';
@@ -60,6 +61,8 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
   const { flags } = options;
   const overrides = { ...options.overrides, ...checkpointOverrides(flags) };
   const first = evaluationConfig(flags, overrides);
+  // A CSV's named columns and label column are checked before the file is read.
+  withCsvColumns(first);
   const logger = createLogger(first.log.level);
   const scan = await scanLabels(options.openPass(first, logger, 0), first.decode.labelField);
   if (scan.records === 0) {
@@ -81,10 +84,20 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
     fromCheckpoint || isSet('cluster.warmupSize')
       ? first.cluster.warmupSize
       : Math.max(k, Math.min(first.cluster.warmupSize, scan.records));
+  // String labels (class names) get ids in sorted order, unless the user listed them.
+  const labelValues =
+    scan.names.length > 0 && !isSet('decode.labelValues')
+      ? { 'decode.labelValues': scan.names }
+      : {};
   const config = evaluationConfig(flags, overrides, {
     'cluster.k': k,
     'cluster.warmupSize': warmup,
+    ...labelValues,
   });
+  const labelMapping =
+    config.decode.labelValues.length > 0
+      ? Object.fromEntries(config.decode.labelValues.map((name, id) => [name, id]))
+      : null;
   const windowRecords = flags.window ?? Math.max(100, Math.ceil(scan.records / 4));
   const total = scan.records * flags.passes;
   process.stderr.write(
@@ -112,6 +125,7 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
       kSource: fromLabels ? 'labels' : 'configuration',
       warmupSize: config.cluster.warmupSize,
       labelField: config.decode.labelField,
+      labelMapping,
       checkpoint: flags.checkpoint ?? null,
     },
     reportDir: flags.reportDir,

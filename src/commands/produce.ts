@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { scanLabels } from '../eval/label-scan.js';
 import { createLogger, type Logger } from '../log.js';
+import { withCsvColumns } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { compressionType } from '../sources/kafka-codecs.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
@@ -132,6 +133,8 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
       },
     ]);
   }
+  // Named columns (decode.fields) and a label column other than the default must exist.
+  withCsvColumns({ ...config, source: 'file' });
   const logger = createLogger(config.log.level);
   const kafka = new Kafka(kafkaClientConfig(config.kafka, logger));
   await ensureTopic(kafka, topic, partitions, logger);
@@ -150,8 +153,12 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
   return 0;
 }
 
+/** A CSV row goes to the topic as {"features": [...], "label": ...}, what `run` decodes by default. */
 function fileSource(config: Config) {
-  return createFileSource(config.file, config.decode.labelField, config.batch.maxInFlight);
+  return createFileSource(config.file, config.decode.labelField, config.batch.maxInFlight, {
+    csvShape: 'vector',
+    fields: config.decode.fields,
+  });
 }
 
 async function send(

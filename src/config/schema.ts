@@ -111,6 +111,7 @@ const decodeSchema = z
     fields: z.array(z.string().min(1)).default([]),
     dim: nonNegativeInt.default(0),
     labelField: z.string().default('label'),
+    labelValues: z.array(z.string()).default([]),
     maxRecordBytes: positiveInt.default(1_048_576),
     standardize: z.boolean().default(true),
     clip: z.number().min(0).default(5),

@@ -52,11 +52,13 @@ export class JsonDecoder {
   private m2: Float64Array | undefined;
 
   private readonly captureField: string | undefined;
+  private readonly labelIds: Map<string, number>;
 
   /** `captureField`: a field whose raw value is returned with each record (miner positives). */
   constructor(options: DecoderOptions, captureField?: string) {
     this.options = options;
     this.captureField = captureField;
+    this.labelIds = new Map(options.labelValues.map((value, id) => [value, id]));
     this.dimension = options.fields.length > 0 ? options.fields.length : options.dim;
   }
 
@@ -158,17 +160,34 @@ export class JsonDecoder {
     }
     const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
     if (!raw.ok) return raw;
-    const label = object[this.options.labelField];
+    const label = this.labelOf(object[this.options.labelField]);
     const kept = keepRaw ? raw.features.slice() : undefined;
     rawInto?.set(raw.features, rawAt);
     const decoded: Decoded = {
       ok: true,
       features: this.options.standardize ? this.standardize(raw.features) : raw.features,
-      label: typeof label === 'number' && Number.isInteger(label) ? label : undefined,
+      label,
       ...(kept === undefined ? {} : { raw: kept }),
     };
     if (this.captureField !== undefined) decoded.captured = scalar(object[this.captureField]);
     return decoded;
+  }
+
+  /** An integer label as it is; a string label its id (decode.labelValues, then first seen). */
+  private labelOf(value: unknown): number | undefined {
+    if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
+    if (typeof value !== 'string' || value === '') return undefined;
+    let id = this.labelIds.get(value);
+    if (id === undefined) {
+      id = this.labelIds.size;
+      this.labelIds.set(value, id);
+    }
+    return id;
+  }
+
+  /** The string labels seen (or declared) so far, by id. */
+  labelNames(): string[] {
+    return [...this.labelIds.keys()];
   }
 
   private fromVector(object: Record<string, unknown>): Decoded {

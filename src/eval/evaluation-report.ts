@@ -32,6 +32,8 @@ export interface EvaluationChoices {
   kSource: 'configuration' | 'labels';
   warmupSize: number;
   labelField: string;
+  /** String labels and the integer ids the metrics use (decode.labelValues); null for integers. */
+  labelMapping?: Record<string, number> | null;
   checkpoint: string | null;
 }
 

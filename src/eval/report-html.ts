@@ -175,6 +175,16 @@ export function renderReportHtml(report: EvaluationReport): string {
     ],
     ['k', `${c.k} (${c.kSource === 'labels' ? 'number of distinct labels' : 'configuration'})`],
     ['warm-up', `${c.warmupSize} records`],
+    ...(c.labelMapping === undefined || c.labelMapping === null
+      ? []
+      : [
+          [
+            'labels',
+            Object.entries(c.labelMapping)
+              .map(([name, id]) => `${id} = ${name}`)
+              .join(', '),
+          ],
+        ]),
     ['backend', report.backend ?? 'none (no network)'],
     [
       'clustered space',

@@ -27,6 +27,7 @@ import { TrainerPool } from '../model/trainer-pool.js';
 import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
 import type { Sink } from '../sinks/sink.js';
+import { withCsvColumns } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { httpAuthToken } from '../sources/kafka-security.js';
 import { createKafkaSource, kafkaClientConfig } from '../sources/kafka-source.js';
@@ -86,9 +87,11 @@ export interface Pipeline {
 }
 
 export async function createPipeline(
-  config: Config,
+  given: Config,
   options: PipelineOptions = {},
 ): Promise<Pipeline> {
+  // A CSV file's columns become decode.fields (every column but the label unless named).
+  const config = withCsvColumns(given);
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? new Metrics();
   metrics.learningRate.set(config.model.learningRate);
@@ -372,12 +375,9 @@ function createSource(config: Config, logger: Logger, resumeAt: readonly SourceO
     case 'synthetic':
       return createSyntheticSource(config.synthetic, config.batch.maxInFlight, skip);
     case 'file':
-      return createFileSource(
-        config.file,
-        config.decode.labelField,
-        config.batch.maxInFlight,
+      return createFileSource(config.file, config.decode.labelField, config.batch.maxInFlight, {
         skip,
-      );
+      });
     case 'kafka':
       return createKafkaSource(config.kafka, logger, resumeAt);
   }
