@@ -35,7 +35,11 @@ const FLAGS = {
     key: 'kafka.groupId',
     help: 'Kafka consumer group (default streamclust)',
   },
-  file: { type: 'string', key: 'file.path', help: 'JSONL or CSV file to read (source file)' },
+  file: {
+    type: 'string',
+    key: 'file.path',
+    help: 'JSONL or CSV file to read (implies --source file)',
+  },
   backend: {
     type: 'string',
     key: 'model.backend',
@@ -155,6 +159,11 @@ export function parseCommandLine(argv: readonly string[]): {
       flag.key === 'kafka.brokers'
         ? value.split(',').map((b) => b.trim())
         : parseValue(flag.key, value);
+  }
+  // --file names the data to read: it implies --source file (it used to be ignored silently
+  // without it, and the demo stream ran instead).
+  if (typeof values['file'] === 'string' && values['source'] === undefined) {
+    overrides['source'] = 'file';
   }
   for (const assignment of (values['set'] as string[] | undefined) ?? []) {
     const eq = assignment.indexOf('=');

@@ -70,6 +70,16 @@ describe('command line parsing', () => {
     });
   });
 
+  it('--file implies the file source unless --source says otherwise', () => {
+    expect(parseCommandLine(['run', '--file', 'x.csv']).overrides).toMatchObject({
+      source: 'file',
+      'file.path': 'x.csv',
+    });
+    expect(
+      parseCommandLine(['run', '--file', 'x.csv', '--source', 'synthetic']).overrides['source'],
+    ).toBe('synthetic');
+  });
+
   it('rejects an unknown flag with a pointer to --help', () => {
     expect(() => parseCommandLine(['run', '--frobnicate'])).toThrow(
       'command line: --frobnicate is invalid: unknown option. Fix: streamclust run --help lists the options',
