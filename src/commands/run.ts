@@ -10,6 +10,7 @@ import { ConfigError, EXIT_REFUSED } from '../errors.js';
 import { createLogger } from '../log.js';
 import { createPipeline, type Pipeline, type PipelineStatus } from '../pipeline/create-pipeline.js';
 import { parseCommandFlags } from './command-line.js';
+import { badData, EXIT_BAD_DATA, outputsOf, runSummary } from './run-summary.js';
 import { redactSecrets } from '../sources/kafka-security.js';
 
 const FLAGS = {
@@ -209,6 +210,7 @@ function statusLine(pipeline: Pipeline, previous: { at: number; records: number 
 export async function runCommand(config: Config): Promise<number> {
   const logger = createLogger(config.log.level);
   const pipeline = await createPipeline(config, { logger });
+  logger.info(`outputs: ${outputsOf(config).join('; ')}`);
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {
     signals += 1;
@@ -265,7 +267,12 @@ export async function runCommand(config: Config): Promise<number> {
       assigned: s.recordsAssigned,
       invalid: s.recordsInvalid,
     });
-    return 0;
+    // The summary is for the person at the terminal: shown unless the log is silenced.
+    if (config.log.level !== 'silent') process.stderr.write(runSummary(config, s) + '\n');
+    const bad = badData(config, s);
+    if (bad === undefined) return 0;
+    process.stderr.write(`streamclust: ${bad}\n`);
+    return EXIT_BAD_DATA;
   } finally {
     clearInterval(interval);
     clearInterval(stallWatch);

@@ -113,6 +113,7 @@ const decodeSchema = z
     labelField: z.string().default('label'),
     labelValues: z.array(z.string()).default([]),
     maxRecordBytes: positiveInt.default(1_048_576),
+    maxInvalidShare: z.number().min(0).max(1).default(1),
     standardize: z.boolean().default(true),
     clip: z.number().min(0).default(5),
     schemaVersionField: z.string().default(''),
@@ -200,8 +201,8 @@ const sinksSchema = z
   .strictObject({
     assignments: z.enum(['auto', 'kafka', 'stdout', 'file', 'none']).default('auto'),
     assignmentsFile: z.string().default('out/assignments.jsonl'),
-    deadLetterFile: z.string().default('out/dead-letter.jsonl'),
-    eventsFile: z.string().default('out/events.jsonl'),
+    deadLetterFile: z.string().default(''),
+    eventsFile: z.string().default(''),
   })
   .prefault({});
 

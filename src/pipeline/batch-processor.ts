@@ -41,6 +41,7 @@ import { BatchAssigner } from './batch-assigner.js';
 import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
 import { Checkpointer, stateDigest } from './checkpointer.js';
+import { InvalidTally, type InvalidReason } from './invalid-tally.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from '../serial-queue.js';
 import { SinkWriter } from './sink-writer.js';
@@ -84,6 +85,8 @@ export interface BatchProcessorDeps {
 export interface ProcessorStatus {
   recordsAssigned: number;
   recordsInvalid: number;
+  /** Invalid records by reason, most frequent first, each with its first example. */
+  invalidReasons: [string, InvalidReason][];
   batches: number;
   clusters: number;
   storeReady: boolean;
@@ -127,6 +130,7 @@ export class BatchProcessor {
   private readonly warmup: WarmupBuffer;
   private warmupTimer: NodeJS.Timeout | undefined;
   private readonly counts = { assigned: 0, invalid: 0, batches: 0 };
+  private readonly invalid = new InvalidTally();
   private modelVersion = 0;
 
   constructor(deps: BatchProcessorDeps) {
@@ -234,6 +238,7 @@ export class BatchProcessor {
     return {
       recordsAssigned: this.counts.assigned,
       recordsInvalid: this.counts.invalid,
+      invalidReasons: this.invalid.byReason(),
       batches: this.counts.batches,
       clusters: this.store.ready ? this.store.clusterCount : 0,
       storeReady: this.store.ready,
@@ -318,6 +323,7 @@ export class BatchProcessor {
       } else {
         deadLetters.push({ record, reason: decoded.reason, message: decoded.message });
         metrics.recordsInvalid.inc({ reason: decoded.reason });
+        this.invalid.add(decoded.reason, record, decoded.message);
       }
     }
     metrics.recordsDecoded.inc(valid.length);

@@ -406,7 +406,9 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
     config.sinks.assignments === 'auto'
       ? config.source === 'kafka'
         ? 'kafka'
-        : 'none'
+        : config.source === 'file'
+          ? 'stdout'
+          : 'none'
       : config.sinks.assignments;
   if (assignments === 'kafka' || config.source === 'kafka') {
     // With a Kafka source the dead letters go to the dead-letter topic, whatever the assignments do.
@@ -430,8 +432,8 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
   }
   return createJsonlSink({
     assignments: assignments === 'none' ? undefined : jsonlTarget(assignments, config),
-    deadLetterFile: config.sinks.deadLetterFile,
-    eventsFile: config.sinks.eventsFile,
+    deadLetterFile: config.sinks.deadLetterFile === '' ? undefined : config.sinks.deadLetterFile,
+    eventsFile: config.sinks.eventsFile === '' ? undefined : config.sinks.eventsFile,
   });
 }
 

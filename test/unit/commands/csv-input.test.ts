@@ -59,16 +59,14 @@ describe('CSV input (real CLI)', () => {
     );
   });
 
-  it('dead-letters rows whose feature column holds text, naming the column', async () => {
+  it('a run whose every row is invalid ends with exit 65 and the reason by column name', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'streamclust-csv-'));
     const file = exportedIris(dir);
     const deadLetters = join(dir, 'dead.jsonl');
-    const { code, stderr } = await runCli([
+    const { code, stdout, stderr } = await runCli([
       'run',
       '--file',
       file,
-      '--assignments',
-      'none',
       '--port',
       '0',
       '--set',
@@ -76,12 +74,18 @@ describe('CSV input (real CLI)', () => {
       '--set',
       `sinks.deadLetterFile=${deadLetters}`,
       '--set',
-      `sinks.eventsFile=${join(dir, 'events.jsonl')}`,
-      '--set',
       'model.kind=none',
     ]);
     expect(stderr).not.toMatch(/unexpected error/);
-    expect(code).toBe(0);
+    expect(code).toBe(65);
+    expect(stdout).toBe('');
+    expect(stderr).toContain(
+      'streamclust run: 150 records read, 0 assigned, 150 invalid (100.0 %)\n' +
+        '  wrong_type: 150, e.g. line 2: the field "host" is the string "host0", not a number\n' +
+        '  assignments: standard output (JSON lines)\n' +
+        `  dead letters: ${deadLetters}\n`,
+    );
+    expect(stderr).toContain('streamclust: every record was invalid (150); the reasons are above.');
     const letters = readFileSync(deadLetters, 'utf8')
       .trim()
       .split('\n')
@@ -92,6 +96,39 @@ describe('CSV input (real CLI)', () => {
       message: 'the field "host" is the string "host0", not a number',
       offset: '2',
     });
+  });
+
+  it('writes the assignments of a file to standard output and no side file unless asked', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-csv-'));
+    const file = exportedIris(dir);
+    const { code, stdout, stderr } = await runCli([
+      'run',
+      '--file',
+      file,
+      '--port',
+      '0',
+      '--set',
+      'decode.labelField=species',
+      '--set',
+      'decode.fields=[sepal length, sepal width, petal length, petal width]',
+      '--set',
+      'model.kind=none',
+      '--k',
+      '3',
+    ]);
+    expect(code).toBe(0);
+    const assignments = stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { offset: string; clusterId: number });
+    expect(assignments).toHaveLength(150);
+    expect(assignments[0]).toMatchObject({ offset: '2' });
+    expect(new Set(assignments.map((a) => a.clusterId)).size).toBe(3);
+    expect(stderr).toContain('streamclust run: 150 records read, 150 assigned, 0 invalid\n');
+    expect(stderr).toContain(
+      '  dead letters: not kept (--set sinks.deadLetterFile=PATH keeps them)\n' +
+        '  events: not kept (--set sinks.eventsFile=PATH keeps them)\n',
+    );
   });
 
   it('stops at once, listing the columns, when a named column or the label column is missing', async () => {
