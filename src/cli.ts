@@ -10,7 +10,13 @@ import { fileURLToPath } from 'node:url';
 
 import { COMMANDS } from './commands/index.js';
 import { closest } from './config/closest.js';
-import { ConfigError, EXIT_REFUSED, StreamclustError, describeRefusal } from './errors.js';
+import {
+  ConfigError,
+  EXIT_REFUSED,
+  StreamclustError,
+  describeExpectedFailure,
+  describeRefusal,
+} from './errors.js';
 import { streamclustVersion } from './version.js';
 
 export function usage(): string {
@@ -21,12 +27,17 @@ export function usage(): string {
     'Usage: streamclust <command> [options]   (streamclust <command> --help for its options)',
     '       streamclust --version',
     '',
+    'Any command takes --debug: stack traces for failures that are otherwise one line.',
+    '',
     'Commands:',
     ...Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`),
   ].join('\n');
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
+export async function main(args: readonly string[]): Promise<number> {
+  // --debug anywhere: stack traces for the failures that are otherwise one line.
+  const debug = args.includes('--debug');
+  const argv = args.filter((arg) => arg !== '--debug');
   const [name, ...rest] = argv;
   try {
     if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
@@ -58,6 +69,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof StreamclustError) {
       process.stderr.write(`streamclust: ${error.message}\n`);
       return 1;
+    }
+    const expected = describeExpectedFailure(error);
+    if (expected !== undefined) {
+      process.stderr.write(`streamclust: stopped: ${expected}\n`);
+      if (debug && error instanceof Error) process.stderr.write(`${error.stack ?? ''}\n`);
+      return EXIT_REFUSED;
     }
     const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
     process.stderr.write(`streamclust: unexpected error: ${detail}\n`);

@@ -157,6 +157,43 @@ export function describeRefusal(error: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The one-line report of a failure that is not a bug: a broker that cannot be reached, a port in
+ * use, a file that is not there. Undefined for anything else (a bug keeps its stack trace).
+ */
+export function describeExpectedFailure(error: unknown): string | undefined {
+  for (const e of causeChain(error)) {
+    const { name } = e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (name === 'KafkaJSConnectionError') {
+      const broker = (e as { broker?: string }).broker ?? 'the Kafka broker';
+      const why =
+        code === 'ECONNREFUSED'
+          ? 'connection refused'
+          : code === 'ENOTFOUND' || code === 'EAI_AGAIN'
+            ? 'no such host'
+            : e.message.replace(/^Connection error: /, '');
+      return (
+        `cannot reach the Kafka broker ${broker} (${why}). ` +
+        'Fix: check kafka.brokers (--brokers, KAFKA_BROKERS) and that the broker is up'
+      );
+    }
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') {
+      const { address, port } = e as { address?: string; port?: number };
+      const where = port === undefined ? 'the HTTP address' : `${address ?? ''}:${port}`;
+      return (
+        `${where} ${code === 'EADDRINUSE' ? 'is in use by another process' : 'is not an address of this machine'}. ` +
+        'Fix: pass --port N (0 picks a free port) or --host, or stop the other process'
+      );
+    }
+    if (code === 'ENOENT') {
+      const path = (e as NodeJS.ErrnoException).path;
+      return `no such file or directory: ${path ?? e.message}. Fix: check the path`;
+    }
+  }
+  return undefined;
+}
+
 /** The kafkajs protocol error type (e.g. MESSAGE_TOO_LARGE) of an error or of one it wraps. */
 export function protocolType(error: unknown): string | undefined {
   for (const e of causeChain(error)) {

@@ -8,7 +8,7 @@
  * from it: the columns the user named, or every column but the label. A text cell in a feature
  * column is then dead-lettered as `the field "host" is the string "host0"`, by name.
  */
-import { closeSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
 
 import { parse as parseStream } from 'csv-parse';
 import { parse as parseSync } from 'csv-parse/sync';
@@ -25,6 +25,27 @@ export function isCsv(file: Config['file']): boolean {
   return (
     file.format === 'csv' || (file.format === 'auto' && file.path.toLowerCase().endsWith('.csv'))
   );
+}
+
+/** A file source's path must name a readable file before anything starts. */
+function checkInputFile(path: string): void {
+  let problem: string | undefined;
+  try {
+    if (!statSync(path).isFile()) problem = 'is a directory, not a file';
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    problem = code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? String(error)})`;
+  }
+  if (problem !== undefined) {
+    throw new ConfigError([
+      {
+        key: 'file.path',
+        value: JSON.stringify(path),
+        rule: problem,
+        fix: 'pass the path of a JSONL or CSV file (--file)',
+      },
+    ]);
+  }
 }
 
 /** The header row's column names, trimmed. Throws a ConfigError when the file cannot give one. */
@@ -78,11 +99,13 @@ export function readCsvHeader(path: string): string[] {
 }
 
 /**
- * The configuration with `decode.fields` taken from a CSV file's header when it names none:
+ * A file source's file must exist, and for a CSV file the configuration gets `decode.fields`
+ * from its header when it names none:
  * every column but the label. Named fields and a label column other than the default must
  * exist; the error lists the columns there are.
  */
 export function withCsvColumns(config: Config): Config {
+  if (config.source === 'file') checkInputFile(config.file.path);
   if (config.source !== 'file' || !isCsv(config.file)) return config;
   const header = readCsvHeader(config.file.path);
   const { fields, labelField } = config.decode;

@@ -1,7 +1,9 @@
 /**
  * Routes kafkajs' own log lines into streamclust's logger. kafkajs logs retriable conditions
  * (a coordinator still loading, a leader moving) at ERROR and then retries them itself, so they
- * arrive here as warnings; its INFO chatter is debug.
+ * arrive here as warnings. Its WARN lines are advice to kafkajs' own users ("switched default
+ * partitioner", "limiting retries for the idempotent producer may invalidate EoS guarantees")
+ * that streamclust has already acted on: debug, with its INFO chatter.
  */
 import { logLevel, type logCreator } from 'kafkajs';
 
@@ -16,7 +18,7 @@ export function kafkaLogCreator(logger: Logger): logCreator {
         if (rest[key] !== undefined) fields[key] = key === 'error' ? String(rest[key]) : rest[key];
       }
       const text = `kafkajs: ${String(message)}`;
-      if (level === logLevel.ERROR || level === logLevel.WARN) logger.warn(text, fields);
+      if (level === logLevel.ERROR) logger.warn(text, fields);
       else logger.debug(text, fields);
     };
 }
