@@ -51,8 +51,13 @@ describe('describeExpectedFailure', () => {
       'Connection error: connect ECONNREFUSED 127.0.0.1:1',
       { broker: '127.0.0.1:1', code: 'ECONNREFUSED' },
     );
-    // What kafkajs' retrier throws once it gives up: the connection error as the cause.
-    const gaveUp = new kafkajs.KafkaJSNonRetriableError(refused, { cause: refused });
+    // What kafkajs' retrier throws once it gives up: the connection error as the cause (its
+    // constructor takes { cause }, which its type declarations leave out).
+    const NonRetriable = kafkajs.KafkaJSNonRetriableError as unknown as new (
+      error: Error,
+      options: { cause: Error },
+    ) => Error;
+    const gaveUp = new NonRetriable(refused, { cause: refused });
     expect(describeExpectedFailure(gaveUp)).toBe(
       'cannot reach the Kafka broker 127.0.0.1:1 (connection refused). ' +
         'Fix: check kafka.brokers (--brokers, KAFKA_BROKERS) and that the broker is up',
