@@ -14,6 +14,7 @@ import { replayPasses } from '../sources/replay-source.js';
 import type { Source } from '../sources/source.js';
 import { evaluationConfig, userSetKeys, type EvaluationFlags } from './evaluation-flags.js';
 import { createProgressBar } from './progress-bar.js';
+import { badData, EXIT_BAD_DATA, invalidLines } from './run-summary.js';
 
 export interface SessionOptions {
   command: EvaluationReport['command'];
@@ -112,7 +113,7 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
   const source = replayPasses(options.kind, flags.passes, (pass) =>
     options.openPass(config, logger, pass),
   );
-  const { report, files } = await runEvaluation({
+  const { report, files, invalidReasons } = await runEvaluation({
     command: options.command,
     config,
     source,
@@ -144,7 +145,18 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
   if (!finished) progress.finish();
   process.stdout.write(summaryTable(report) + '\n');
   if (files !== undefined) process.stdout.write(`report: ${files.json}\n        ${files.html}\n`);
-  return 0;
+  const { recordsAssigned, recordsInvalid } = report.summary;
+  if (recordsInvalid > 0) {
+    process.stderr.write(
+      `streamclust ${options.command}: ${recordsInvalid.toLocaleString('en')} of ` +
+        `${(recordsAssigned + recordsInvalid).toLocaleString('en')} records were invalid ` +
+        `(each pass counts them again):\n${invalidLines(invalidReasons, config).join('\n')}\n`,
+    );
+  }
+  const bad = badData(config, { recordsAssigned, recordsInvalid });
+  if (bad === undefined) return 0;
+  process.stderr.write(`streamclust: ${bad}\n`);
+  return EXIT_BAD_DATA;
 }
 
 export function summaryTable(report: EvaluationReport): string {

@@ -34,7 +34,7 @@ const FLAGS: Record<string, FlagSpec> = {
   },
   partitions: {
     type: 'string',
-    help: 'partitions of the topic if it has to be created (default 1)',
+    help: 'partitions of the topic if it has to be created (default kafka.topicPartitions, 3)',
   },
   'label-field': { type: 'string', help: 'CSV column that holds the label (default label)' },
   config: { type: 'string', short: 'c', help: 'YAML configuration file (kafka.* keys)' },
@@ -82,6 +82,7 @@ async function ensureTopic(
   kafka: Kafka,
   topic: string,
   partitions: number,
+  replicationFactor: number,
   logger: Logger,
 ): Promise<void> {
   const admin = kafka.admin();
@@ -89,7 +90,7 @@ async function ensureTopic(
   try {
     if ((await admin.listTopics()).includes(topic)) return;
     await admin.createTopics({
-      topics: [{ topic, numPartitions: partitions }],
+      topics: [{ topic, numPartitions: partitions, replicationFactor }],
       waitForLeaders: true,
     });
     logger.warn('created the topic', { topic, partitions });
@@ -108,7 +109,7 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
   const file = required(values, 'file');
   const topic = required(values, 'topic');
   const rate = number(values, 'rate', 0, 0);
-  const partitions = Math.floor(number(values, 'partitions', 1, 1));
+  const partitionsFlag = values['partitions'];
   const brokers = values['brokers'];
   const config = loadConfig({
     ...(flags.file === undefined ? {} : { file: flags.file }),
@@ -137,7 +138,12 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
   withCsvColumns({ ...config, source: 'file' });
   const logger = createLogger(config.log.level);
   const kafka = new Kafka(kafkaClientConfig(config.kafka, logger));
-  await ensureTopic(kafka, topic, partitions, logger);
+  // Created as run creates its topics: kafka.topicPartitions (--partitions overrides it).
+  const partitions =
+    partitionsFlag === undefined
+      ? config.kafka.topicPartitions
+      : Math.floor(number(values, 'partitions', 1, 1));
+  await ensureTopic(kafka, topic, partitions, config.kafka.topicReplicationFactor, logger);
   const { records: total } = await scanLabels(fileSource(config), config.decode.labelField);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,

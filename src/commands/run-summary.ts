@@ -59,20 +59,29 @@ export function runSummary(config: Config, status: PipelineStatus): string {
     `streamclust run: ${read.toLocaleString('en')} records read, ${assigned.toLocaleString('en')} assigned, ` +
       `${invalid.toLocaleString('en')} invalid${read > 0 && invalid > 0 ? ` (${((100 * invalid) / read).toFixed(1)} %)` : ''}`,
   ];
-  const reasons = status.invalidReasons;
-  for (const [reason, { count, example }] of reasons.slice(0, TOP_REASONS)) {
-    lines.push(
-      `  ${reason}: ${count.toLocaleString('en')}, e.g. ${where(example, config)}: ${example.message}`,
-    );
-  }
-  const rest = reasons.slice(TOP_REASONS).reduce((sum, [, r]) => sum + r.count, 0);
-  if (rest > 0) lines.push(`  other reasons: ${rest.toLocaleString('en')}`);
+  lines.push(...invalidLines(status.invalidReasons, config));
   lines.push(...outputsOf(config).map((line) => `  ${line}`));
   return lines.join('\n');
 }
 
+/** The most frequent reasons records were invalid, each with its first example, indented. */
+export function invalidLines(reasons: PipelineStatus['invalidReasons'], config: Config): string[] {
+  const lines = reasons
+    .slice(0, TOP_REASONS)
+    .map(
+      ([reason, { count, example }]) =>
+        `  ${reason}: ${count.toLocaleString('en')}, e.g. ${where(example, config)}: ${example.message}`,
+    );
+  const rest = reasons.slice(TOP_REASONS).reduce((sum, [, r]) => sum + r.count, 0);
+  if (rest > 0) lines.push(`  other reasons: ${rest.toLocaleString('en')}`);
+  return lines;
+}
+
 /** The bad-data verdict: a line saying why the run failed, or undefined when it did not. */
-export function badData(config: Config, status: PipelineStatus): string | undefined {
+export function badData(
+  config: Config,
+  status: Pick<PipelineStatus, 'recordsAssigned' | 'recordsInvalid'>,
+): string | undefined {
   const { recordsAssigned: assigned, recordsInvalid: invalid } = status;
   const total = assigned + invalid;
   if (invalid === 0) return undefined;

@@ -92,6 +92,8 @@ const kafkaSchema = z
     heartbeatIntervalMs: durationMs(1).default(3_000),
     connectionTimeoutMs: durationMs(1).default(3_000),
     createTopics: z.boolean().default(true),
+    topicPartitions: positiveInt.max(10_000).default(3),
+    topicReplicationFactor: z.number().int().min(-1).max(32).default(-1),
     lagIntervalMs: durationMs(0).default(5_000),
     delivery: z.enum(['at-least-once', 'exactly-once']).default('at-least-once'),
     writeTimeoutMs: durationMs(1).default(30_000),

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { Metrics } from '../metrics/metrics.js';
-import { createPipeline } from '../pipeline/create-pipeline.js';
+import { createPipeline, type PipelineStatus } from '../pipeline/create-pipeline.js';
 import type { Sink } from '../sinks/sink.js';
 import type { ReplaySource } from '../sources/replay-source.js';
 import { EvaluationCollector } from './evaluation-collector.js';
@@ -44,6 +44,8 @@ export interface EvaluationInput {
 export interface EvaluationResult {
   report: EvaluationReport;
   files: { json: string; html: string } | undefined;
+  /** Invalid records by reason with the first example of each (for the command's summary). */
+  invalidReasons: PipelineStatus['invalidReasons'];
 }
 
 /** A sink for evaluations: nothing leaves the process; dead letters are counted by reason. */
@@ -105,7 +107,8 @@ export async function runEvaluation(input: EvaluationInput): Promise<EvaluationR
     tsnePoints: input.tsnePoints,
     tsneIterations: input.tsneIterations,
   });
-  if (input.reportDir === undefined) return { report, files: undefined };
+  const invalidReasons = status.invalidReasons;
+  if (input.reportDir === undefined) return { report, files: undefined, invalidReasons };
   await mkdir(input.reportDir, { recursive: true });
   const files = {
     json: join(input.reportDir, 'report.json'),
@@ -113,5 +116,5 @@ export async function runEvaluation(input: EvaluationInput): Promise<EvaluationR
   };
   await writeFile(files.json, JSON.stringify(report, null, 2) + '\n');
   await writeFile(files.html, renderReportHtml(report));
-  return { report, files };
+  return { report, files, invalidReasons };
 }

@@ -291,7 +291,11 @@ async function prepareTopics(
       const missing = topics.filter((t) => !existing.has(t));
       if (missing.length > 0) {
         await admin.createTopics({
-          topics: missing.map((topic) => ({ topic, numPartitions: 3 })),
+          topics: missing.map((topic) => ({
+            topic,
+            numPartitions: config.topicPartitions,
+            replicationFactor: config.topicReplicationFactor,
+          })),
           waitForLeaders: true,
         });
         logger.info('created output topics', { topics: missing.join(',') });

@@ -44,6 +44,29 @@ async function groupsWithPrefix(prefix: string, topic: string) {
 describeWithKafka('replay against a real Kafka broker', () => {
   const env = (): Record<string, string> => ({ KAFKA_BROKERS: kafkaBrokers().join(',') });
 
+  it('produce creates a missing topic as run creates its topics (kafka.topicPartitions)', async () => {
+    const topic = uniqueName('iris');
+    const produced = await runCli(
+      ['produce', '--file', 'test/fixtures/datasets/iris.csv', '--topic', topic],
+      env(),
+    );
+    expect(produced.code).toBe(0);
+    const admin = createKafka().admin();
+    await admin.connect();
+    try {
+      const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+      expect(topics[0]?.partitions).toHaveLength(3);
+    } finally {
+      await admin.disconnect();
+    }
+    const records = await readAll(topic);
+    expect(records).toHaveLength(150);
+    expect(JSON.parse(records.find((r) => r.key === '0')!.value!.toString())).toEqual({
+      features: [5.1, 3.5, 1.4, 0.2],
+      label: 0,
+    });
+  });
+
   it('produces digits, replays them with --train for 4 passes without committing or writing, training all along', async () => {
     const topic = uniqueName('digits');
     await createTopic(topic, 3);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -54,6 +54,22 @@ describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
     const nmi = report.passes[2]?.metrics.values.nmi as number;
     expect(stdout).toMatch(new RegExp(`^\\| 3 \\| 178 \\| \\d+ \\| ${nmi.toFixed(4)} \\|`, 'm'));
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg');
+  });
+
+  it('a file whose records lack the feature field ends with exit 65 and the reason, not an empty report', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-eval-'));
+    const file = join(dir, 'metrics.jsonl');
+    writeFileSync(
+      file,
+      Array.from({ length: 300 }, (_, i) => JSON.stringify({ cpu: i % 7, mem: i % 5 })).join('\n'),
+    );
+    const { code, stderr } = await runCli(['evaluate', '--file', file, '--report', dir]);
+    expect(code).toBe(65);
+    expect(stderr).toContain(
+      'streamclust evaluate: 300 of 300 records were invalid (each pass counts them again):\n' +
+        '  missing_field: 300, e.g. line 1: the field "features" is missing\n',
+    );
+    expect(stderr).toContain('streamclust: every record was invalid (300); the reasons are above.');
   });
 
   it('refuses --frozen without a checkpoint, naming the fix', async () => {
