@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 import { Kafka } from 'kafkajs';
 
+import { closest } from '../config/closest.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
@@ -63,6 +64,23 @@ async function resolveTopicRange(
   const admin = new Kafka(kafkaClientConfig(config.kafka, logger)).admin();
   await admin.connect();
   try {
+    // At once, by name: asking kafkajs for the offsets of a missing topic retried for a minute
+    // and ended in a stack trace without the topic's name.
+    const topics = (await admin.listTopics()).filter((t) => !t.startsWith('__')).sort();
+    if (!topics.includes(topic)) {
+      const near = closest(topic, topics);
+      throw new ConfigError([
+        {
+          key: '--topic',
+          value: JSON.stringify(topic),
+          rule: `no such topic on the brokers ${config.kafka.brokers.join(',')}`,
+          fix:
+            near === undefined
+              ? `check the name; the topics there are: ${topics.slice(0, 20).join(', ') || 'none'}${topics.length > 20 ? ', …' : ''}`
+              : `did you mean ${near}?`,
+        },
+      ]);
+    }
     return await resolveRange(admin, topic, start, end);
   } finally {
     await admin.disconnect();

@@ -44,6 +44,17 @@ async function groupsWithPrefix(prefix: string, topic: string) {
 describeWithKafka('replay against a real Kafka broker', () => {
   const env = (): Record<string, string> => ({ KAFKA_BROKERS: kafkaBrokers().join(',') });
 
+  it('replay of a topic that does not exist stops at once naming it, exit 78', async () => {
+    const topic = uniqueName('digits');
+    await createTopic(topic, 1);
+    const { code, stderr } = await runCli(['replay', '--topic', `${topic}x`], env());
+    expect(code).toBe(78);
+    expect(stderr).toContain(
+      `--topic: "${topic}x" is invalid: no such topic on the brokers ${kafkaBrokers().join(',')}. Fix: did you mean ${topic}?`,
+    );
+    expect(stderr).not.toMatch(/^\s+at /m);
+  });
+
   it('produce creates a missing topic as run creates its topics (kafka.topicPartitions)', async () => {
     const topic = uniqueName('iris');
     const produced = await runCli(
