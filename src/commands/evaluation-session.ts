@@ -7,6 +7,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { DataRange, EvaluationReport } from '../eval/evaluation-report.js';
 import { scanLabels } from '../eval/label-scan.js';
+import { readCheckpoint } from '../sinks/checkpoint.js';
 import { withCsvColumns } from '../sources/csv-file.js';
 import { runEvaluation } from '../eval/run-evaluation.js';
 import { createLogger, type Logger } from '../log.js';
@@ -77,10 +78,23 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
     ]);
   }
   const isSet = userSetKeys(flags);
-  // A checkpoint's store has its own k and needs no warm-up; its configuration must match.
+  // A checkpoint's store has its own k and needs no warm-up; the settings its state depends on
+  // (k, the network's shape, the decoder's fields) are taken from it where the user set none,
+  // and one the user set differently is named when the pipeline refuses the checkpoint.
   const fromCheckpoint = flags.checkpoint !== undefined;
+  const written = fromCheckpoint
+    ? Object.fromEntries(
+        Object.entries((await readCheckpoint(flags.checkpoint!)).stateSettings ?? {}).filter(
+          ([key]) => !key.includes(' ') && !isSet(key),
+        ),
+      )
+    : {};
   const fromLabels = !fromCheckpoint && !isSet('cluster.k') && scan.labels.size >= 2;
-  const k = fromLabels ? scan.labels.size : first.cluster.k;
+  const k = fromLabels
+    ? scan.labels.size
+    : typeof written['cluster.k'] === 'number'
+      ? written['cluster.k']
+      : first.cluster.k;
   const warmup =
     fromCheckpoint || isSet('cluster.warmupSize')
       ? first.cluster.warmupSize
@@ -91,6 +105,7 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
       ? { 'decode.labelValues': scan.names }
       : {};
   const config = evaluationConfig(flags, overrides, {
+    ...written,
     'cluster.k': k,
     'cluster.warmupSize': warmup,
     ...labelValues,

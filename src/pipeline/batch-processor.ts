@@ -40,7 +40,7 @@ import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
 import { BatchAssigner } from './batch-assigner.js';
 import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
-import { Checkpointer, stateDigest } from './checkpointer.js';
+import { Checkpointer, stateDigest, stateSettings } from './checkpointer.js';
 import { InvalidTally, type InvalidReason } from './invalid-tally.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from '../serial-queue.js';
@@ -628,6 +628,7 @@ export class BatchProcessor {
       records: this.counts.assigned + this.counts.invalid,
       inputDim: this.decoder.dim,
       configDigest: stateDigest(this.deps.config),
+      stateSettings: stateSettings(this.deps.config),
       model: modelStateToJson(model),
       store: this.store.snapshot(),
       ...(memory === undefined ? {} : { memory }),

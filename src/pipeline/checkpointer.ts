@@ -77,7 +77,28 @@ export class Checkpointer {
   }
 }
 
-/** The configuration a checkpoint's state depends on: resuming under another one is refused. */
+/**
+ * The configuration a checkpoint's state depends on, as the keys a user sets: resuming (or a
+ * frozen evaluation) under other values is refused, naming each key that differs.
+ */
+export function stateSettings(config: Config): Record<string, unknown> {
+  const { hiddenLayers, embeddingDim, activation, optimizer } = config.model;
+  return {
+    'model.hiddenLayers': hiddenLayers,
+    'model.embeddingDim': embeddingDim,
+    'model.activation': activation,
+    'model.optimizer': optimizer,
+    'decode.vectorField': config.decode.vectorField,
+    'decode.fields': config.decode.fields,
+    'decode.standardize': config.decode.standardize,
+    'cluster.k': config.cluster.k,
+    'cluster.distance': config.cluster.distance,
+    'losses.normalize': config.losses.normalize,
+    'losses.reconstruction.weight > 0': config.losses.reconstruction.weight > 0,
+  };
+}
+
+/** The digest of those settings, in the form checkpoints have always carried. */
 export function stateDigest(config: Config): string {
   const { hiddenLayers, embeddingDim, activation, optimizer } = config.model;
   return configDigest({
@@ -93,6 +114,19 @@ export function stateDigest(config: Config): string {
       reconstruction: config.losses.reconstruction.weight > 0,
     },
   });
+}
+
+/** "cluster.k: 3 in the checkpoint, 8 now" for every setting that differs. */
+export function stateDifferences(
+  written: Record<string, unknown>,
+  now: Record<string, unknown>,
+): string[] {
+  return Object.keys(now)
+    .filter((key) => JSON.stringify(written[key]) !== JSON.stringify(now[key]))
+    .map(
+      (key) =>
+        `${key}: ${JSON.stringify(written[key]) ?? 'absent'} in the checkpoint, ${JSON.stringify(now[key])} now`,
+    );
 }
 
 /** a < b for offsets written as decimal strings without leading zeros. */

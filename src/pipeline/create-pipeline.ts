@@ -42,7 +42,7 @@ import {
   type CheckpointFile,
   type SourceOffset,
 } from '../sinks/checkpoint.js';
-import { stateDigest } from './checkpointer.js';
+import { stateDifferences, stateDigest, stateSettings } from './checkpointer.js';
 import { fetchedBatches } from './micro-batch.js';
 import { openWithRetry } from './open-sink.js';
 import { embedsApart } from './online-learner.js';
@@ -386,10 +386,13 @@ function createSource(config: Config, logger: Logger, resumeAt: readonly SourceO
 async function loadResume(config: Config, logger: Logger): Promise<CheckpointFile> {
   const checkpoint = await readCheckpoint(config.checkpoint.dir);
   if (checkpoint.configDigest !== stateDigest(config)) {
+    const differences =
+      checkpoint.stateSettings === undefined
+        ? ['model layers, embedding size, decode fields, cluster.k or distance']
+        : stateDifferences(checkpoint.stateSettings, stateSettings(config));
     throw new CheckpointError(
-      `the checkpoint in ${config.checkpoint.dir} was written with another model, decoder or cluster configuration ` +
-        '(model layers, embedding size, decode fields, cluster.k or distance differ): resume with the configuration it was written with, ' +
-        'or start without --resume',
+      `the checkpoint in ${config.checkpoint.dir} was written with other settings (${differences.join('; ')}): ` +
+        'use the values it was written with, or start without it',
     );
   }
   logger.info('resuming from checkpoint', {

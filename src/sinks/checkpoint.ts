@@ -41,6 +41,8 @@ export interface CheckpointBody {
   inputDim: number;
   /** Digest of the configuration sections the state depends on (model, losses, decode, cluster). */
   configDigest: string;
+  /** Those settings themselves (stateSettings), so a mismatch can be named; absent before 0.1.0. */
+  stateSettings?: Record<string, unknown>;
   model: ModelStateJson;
   store: OnlineKMeansSnapshot;
   decoder: DecoderStatistics;

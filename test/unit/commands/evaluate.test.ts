@@ -122,14 +122,36 @@ describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
       dir,
       '--tsne-points',
       '0',
-      ...tuned,
     ]);
+    // Nothing tuned repeated: k (and the rest the state depends on) comes from the checkpoint.
+    expect(evaluated.stderr).not.toMatch(/error/i);
     expect(evaluated.code).toBe(0);
     const report = readReport(dir);
+    expect(report.configuration.cluster.k).toBe(10);
     expect(report.choices.mode).toBe('frozen');
     expect(report.configuration.training.mode).toBe('off');
     expect(new Set(report.windows.map((w) => w.modelVersion))).toEqual(new Set([trainedVersion]));
     expect(report.passes[0]?.metrics.clusters).toBe(10);
     expect(readFileSync(join(checkpoint, 'checkpoint.json'), 'utf8')).toBe(before);
+
+    // A setting given that differs from the checkpoint's is named, with both values.
+    const other = await runCli([
+      'evaluate',
+      '--file',
+      DIGITS,
+      '--frozen',
+      '--checkpoint',
+      checkpoint,
+      '--k',
+      '5',
+      '--set',
+      'model.embeddingDim=16',
+    ]);
+    expect(other.code).not.toBe(0);
+    expect(other.stderr).toContain(
+      'was written with other settings (model.embeddingDim: 32 in the checkpoint, 16 now; cluster.k: 10 in the checkpoint, 5 now): ' +
+        'use the values it was written with, or start without it',
+    );
+    expect(other.stderr).not.toContain('--resume');
   });
 });
