@@ -186,6 +186,7 @@ const clusterSchema = z
     warmupMaxWaitMs: durationMs(1).default(2_000),
     seed: z.number().int().default(11),
     frozen: z.boolean().default(false),
+    outlierQuantile: z.number().gt(0).lt(1).default(0.99),
   })
   .prefault({});
 
@@ -205,6 +206,7 @@ const sinksSchema = z
     assignmentsFile: z.string().default('out/assignments.jsonl'),
     deadLetterFile: z.string().default(''),
     eventsFile: z.string().default(''),
+    instanceId: z.string().default(''),
   })
   .prefault({});
 

@@ -6,6 +6,7 @@
  * one batch at a time and in input order, because the store's updates are what makes a seeded
  * run reproducible.
  */
+import { DistanceQuantiles } from '../cluster/distance-quantiles.js';
 import type { LifecycleEvent, OnlineKMeans } from '../cluster/online-k-means.js';
 import type { Config } from '../config/schema.js';
 import { DriftMonitor, type DriftReport } from '../drift/drift-monitor.js';
@@ -25,12 +26,14 @@ export class BatchAssigner {
     driftWatch: DriftWatch;
   };
   private readonly drift: DriftMonitor | undefined;
+  private readonly outliers: DistanceQuantiles;
   /** The drift statistics of the last batch, once the monitor has seen one. */
   lastDrift: DriftReport | undefined;
 
   constructor(deps: { config: Config; logger: Logger; metrics: Metrics; driftWatch: DriftWatch }) {
     this.deps = deps;
     this.drift = deps.config.drift.enabled ? new DriftMonitor(deps.config.drift) : undefined;
+    this.outliers = new DistanceQuantiles({ quantile: deps.config.cluster.outlierQuantile });
   }
 
   /** Assigns one batch and updates the store and the drift monitor with it. */
@@ -47,10 +50,12 @@ export class BatchAssigner {
         });
     const { clusterIds, distances } = update;
     const storeVersion = store.version;
+    const outliers = this.outliers.flag(clusterIds, distances);
     const assignments = batch.records.map((record, i) => ({
       record,
       clusterId: clusterIds[i] as number,
       distance: distances[i] as number,
+      outlier: outliers[i] === 1,
       modelVersion: batch.modelVersion,
       storeVersion,
     }));

@@ -11,6 +11,9 @@
  * Nothing reaches back upstream except the settling of records, which is what lets a source
  * commit or read further.
  */
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
 import { Kafka } from 'kafkajs';
 import { Subject, from, map, mergeMap, tap, type Subscription } from 'rxjs';
 
@@ -26,7 +29,7 @@ import { describeChoice } from '../model/backend.js';
 import { TrainerPool } from '../model/trainer-pool.js';
 import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
-import type { Sink } from '../sinks/sink.js';
+import { assignmentOrigin, type Sink } from '../sinks/sink.js';
 import { withCsvColumns } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { httpAuthToken } from '../sources/kafka-security.js';
@@ -103,9 +106,14 @@ export async function createPipeline(
   let opened: Promise<Sink> | undefined =
     options.sink === undefined ? undefined : Promise.resolve(options.sink);
   let connecting: string | undefined;
+  // Every assignment names the process that wrote it: the instance, and a run id drawn now.
+  const instance = config.sinks.instanceId === '' ? hostname() : config.sinks.instanceId;
+  const runId = randomBytes(4).toString('hex');
+  const origin = assignmentOrigin(instance, runId);
+  logger.info('every assignment names this process', { instance, run: runId });
   const openSink = (): Promise<Sink> =>
     (opened ??= openWithRetry(
-      () => createSink(config, logger),
+      () => createSink(config, logger, origin),
       config,
       logger,
       (why) => (connecting = why),
@@ -404,7 +412,7 @@ async function loadResume(config: Config, logger: Logger): Promise<CheckpointFil
   return checkpoint;
 }
 
-async function createSink(config: Config, logger: Logger): Promise<Sink> {
+async function createSink(config: Config, logger: Logger, origin: string): Promise<Sink> {
   const assignments =
     config.sinks.assignments === 'auto'
       ? config.source === 'kafka'
@@ -415,9 +423,10 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
       : config.sinks.assignments;
   if (assignments === 'kafka' || config.source === 'kafka') {
     // With a Kafka source the dead letters go to the dead-letter topic, whatever the assignments do.
-    const kafkaSink = await createKafkaSink(config.kafka, logger, assignments === 'kafka');
+    const kafkaSink = await createKafkaSink(config.kafka, logger, assignments === 'kafka', origin);
     if (assignments === 'kafka' || assignments === 'none') return kafkaSink;
     const jsonl = createJsonlSink({
+      origin,
       assignments: jsonlTarget(assignments, config),
       deadLetterFile: undefined,
     });
@@ -434,6 +443,7 @@ async function createSink(config: Config, logger: Logger): Promise<Sink> {
     };
   }
   return createJsonlSink({
+    origin,
     assignments: assignments === 'none' ? undefined : jsonlTarget(assignments, config),
     deadLetterFile: config.sinks.deadLetterFile === '' ? undefined : config.sinks.deadLetterFile,
     eventsFile: config.sinks.eventsFile === '' ? undefined : config.sinks.eventsFile,

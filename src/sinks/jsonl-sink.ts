@@ -13,6 +13,8 @@ export interface JsonlSinkOptions {
   assignments: 'stdout' | { file: string } | undefined;
   deadLetterFile: string | undefined;
   eventsFile?: string | undefined;
+  /** assignmentOrigin(): the instance and run every assignment carries. */
+  origin?: string;
 }
 
 export function createJsonlSink(options: JsonlSinkOptions): Sink {
@@ -29,7 +31,10 @@ export function createJsonlSink(options: JsonlSinkOptions): Sink {
       const writes: Promise<void>[] = [];
       if (assignmentStream !== undefined && output.assignments.length > 0) {
         writes.push(
-          write(assignmentStream, output.assignments.map(assignmentJson).join('\n') + '\n'),
+          write(
+            assignmentStream,
+            output.assignments.map((a) => assignmentJson(a, options.origin)).join('\n') + '\n',
+          ),
         );
       }
       if (options.deadLetterFile !== undefined && output.deadLetters.length > 0) {

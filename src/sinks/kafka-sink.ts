@@ -26,6 +26,8 @@ export async function createKafkaSink(
   config: Config['kafka'],
   logger: Logger,
   writeAssignments: boolean,
+  /** assignmentOrigin(): the instance and run every assignment carries. */
+  origin = '',
 ): Promise<Sink> {
   const kafka = new Kafka(kafkaClientConfig(config, logger));
   // Dead letters carry the whole original value, which may be larger than the dead-letter
@@ -115,7 +117,7 @@ export async function createKafkaSink(
           topic: config.assignmentsTopic,
           messages: output.assignments.map((a) => ({
             key: a.record.key,
-            value: assignmentJson(a),
+            value: assignmentJson(a, origin),
           })),
         });
       }

@@ -62,6 +62,7 @@ function assignment(topic: string, i: number, key: string): Assignment {
     },
     clusterId: i % 3,
     distance: 0.25 + i / 1000,
+    outlier: false,
     modelVersion: 1,
     storeVersion: 1,
   };

@@ -3,7 +3,7 @@
  * numbers, a quoted cell holding a comma, a text column and class names as labels.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -120,9 +120,21 @@ describe('CSV input (real CLI)', () => {
     const assignments = stdout
       .trim()
       .split('\n')
-      .map((line) => JSON.parse(line) as { offset: string; clusterId: number });
+      .map(
+        (line) =>
+          JSON.parse(line) as {
+            offset: string;
+            clusterId: number;
+            outlier: boolean;
+            instance: string;
+            run: string;
+          },
+      );
     expect(assignments).toHaveLength(150);
-    expect(assignments[0]).toMatchObject({ offset: '2' });
+    expect(assignments[0]).toMatchObject({ offset: '2', outlier: false, instance: hostname() });
+    // One run id for the whole run, a fresh one per start.
+    expect(new Set(assignments.map((a) => a.run)).size).toBe(1);
+    expect(assignments[0]!.run).toMatch(/^[0-9a-f]{8}$/);
     expect(new Set(assignments.map((a) => a.clusterId)).size).toBe(3);
     expect(stderr).toContain('streamclust run: 150 records read, 150 assigned, 0 invalid\n');
     expect(stderr).toContain(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { assignmentJson, type Assignment } from '../../../src/sinks/sink.js';
+import { assignmentJson, assignmentOrigin, type Assignment } from '../../../src/sinks/sink.js';
 import { RecordChunk } from '../../../src/sources/source.js';
 
 function assignment(key: Buffer | null, distance = 0.5, topic = 't'): Assignment {
@@ -10,6 +10,7 @@ function assignment(key: Buffer | null, distance = 0.5, topic = 't'): Assignment
     record: chunk.records[0]!,
     clusterId: 3,
     distance,
+    outlier: distance > 1,
     modelVersion: 2,
     storeVersion: 4,
   };
@@ -28,11 +29,23 @@ describe('the JSON of an assignment', () => {
       offset: '7',
       clusterId: 3,
       distance: 0.123456789,
+      outlier: false,
       modelVersion: 2,
       storeVersion: 4,
       eventTime: 1_700_000_000_123,
     };
     expect(assignmentJson(a)).toBe(JSON.stringify(expected));
+    // A process adds its instance and run at the end of every assignment.
+    const origin = assignmentOrigin('worker-"7"', '0a1b2c3d');
+    expect(assignmentJson(assignment(Buffer.from('host-1'), 2), origin)).toBe(
+      JSON.stringify({
+        ...expected,
+        distance: 2,
+        outlier: true,
+        instance: 'worker-"7"',
+        run: '0a1b2c3d',
+      }),
+    );
   });
 
   it('carries a UTF-8 key as text, escaped where JSON needs it', () => {
