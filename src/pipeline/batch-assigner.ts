@@ -6,6 +6,7 @@
  * one batch at a time and in input order, because the store's updates are what makes a seeded
  * run reproducible.
  */
+import { ClusterProfiles } from '../cluster/cluster-profiles.js';
 import { DistanceQuantiles } from '../cluster/distance-quantiles.js';
 import type { LifecycleEvent, OnlineKMeans } from '../cluster/online-k-means.js';
 import type { Config } from '../config/schema.js';
@@ -27,6 +28,8 @@ export class BatchAssigner {
   };
   private readonly drift: DriftMonitor | undefined;
   private readonly outliers: DistanceQuantiles;
+  /** Per-cluster profiles in input units; created with the first batch that carries raw features. */
+  profiles: ClusterProfiles | undefined;
   /** The drift statistics of the last batch, once the monitor has seen one. */
   lastDrift: DriftReport | undefined;
 
@@ -51,6 +54,7 @@ export class BatchAssigner {
     const { clusterIds, distances } = update;
     const storeVersion = store.version;
     const outliers = this.outliers.flag(clusterIds, distances);
+    this.profile(batch, clusterIds, inputDim, update.events.length > 0 ? store : undefined);
     const assignments = batch.records.map((record, i) => ({
       record,
       clusterId: clusterIds[i] as number,
@@ -96,6 +100,33 @@ export class BatchAssigner {
       losses: batch.losses,
     };
     return { assignments, report };
+  }
+
+  /** Adds the batch's raw features to the profiles; after lifecycle events, drops gone clusters. */
+  private profile(
+    batch: EmbeddedBatch,
+    clusterIds: Int32Array,
+    inputDim: number,
+    changed: OnlineKMeans | undefined,
+  ): void {
+    const { raw } = batch;
+    if (raw === undefined || inputDim < 1 || raw.length !== clusterIds.length * inputDim) return;
+    if (this.profiles?.dim !== inputDim) {
+      const { fields, vectorField } = this.deps.config.decode;
+      const names =
+        fields.length === inputDim
+          ? fields
+          : Array.from({ length: inputDim }, (_, t) => `${vectorField}[${t}]`);
+      this.profiles = new ClusterProfiles(inputDim, names);
+    }
+    this.profiles.update(
+      clusterIds,
+      raw,
+      batch.records.map((r) =>
+        r.key !== null ? r.key.toString('utf8') : `${r.topic}:${r.partition}@${r.offset}`,
+      ),
+    );
+    if (changed !== undefined) this.profiles.retain(changed.centroids().ids);
   }
 
   private lifecycleEvent(e: LifecycleEvent): StreamEvent {

@@ -40,6 +40,7 @@ import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
 import { BatchAssigner } from './batch-assigner.js';
 import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
+import type { ClusterProfile } from '../cluster/cluster-profiles.js';
 import { Checkpointer, stateDigest, stateSettings } from './checkpointer.js';
 import { InvalidTally, type InvalidReason } from './invalid-tally.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
@@ -283,6 +284,11 @@ export class BatchProcessor {
     return this.assigner.lastDrift;
   }
 
+  /** A cluster's profile in input units (cluster-profiles.ts), once it has records. */
+  profile(clusterId: number): ClusterProfile | undefined {
+    return this.assigner.profiles?.profile(clusterId);
+  }
+
   async close(): Promise<void> {
     clearTimeout(this.warmupTimer);
     await this.firstStage.idle();
@@ -308,8 +314,8 @@ export class BatchProcessor {
       });
     // The valid records' features before standardisation, for the input-drift tests.
     const dim = this.decoder.dim;
-    const inputs =
-      this.driftWatch.wantsRaw && dim > 0 ? new Float32Array(records.length * dim) : undefined;
+    // The valid records' raw features: for the input-drift tests and the cluster profiles.
+    const inputs = dim > 0 ? new Float32Array(records.length * dim) : undefined;
     for (const record of records) {
       const decoded = this.decoder.decode(record.value, keepRaw, inputs, valid.length * dim);
       if (decoded.ok) {
@@ -329,7 +335,9 @@ export class BatchProcessor {
     metrics.recordsDecoded.inc(valid.length);
     decodeTimer();
     const beforeStore = !this.store.ready;
-    const embedded = valid.length > 0 ? await this.embed(valid) : undefined;
+    const raw = inputs?.subarray(0, valid.length * dim);
+    const embedded =
+      valid.length > 0 ? { ...(await this.embed(valid)), ...(raw && { raw }) } : undefined;
     return {
       records,
       valid,
@@ -337,7 +345,7 @@ export class BatchProcessor {
       embedded,
       beforeStore,
       endBatch,
-      inputs: inputs?.subarray(0, valid.length * dim),
+      inputs: this.driftWatch.wantsRaw ? raw : undefined,
     };
   }
 

@@ -225,6 +225,8 @@ export async function createPipeline(
         id,
         weight: c.weights[i],
         centroid: [...c.data.subarray(i * dim, (i + 1) * dim)],
+        // In input units: its share, each feature's mean and spread, what sets it apart.
+        profile: processor.profile(id) ?? null,
       })),
     };
   };

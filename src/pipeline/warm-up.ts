@@ -23,6 +23,8 @@ export interface EmbeddedBatch {
   features: Float32Array;
   embeddings: Float32Array;
   modelVersion: number;
+  /** The features before standardisation, rows × inputDim (cluster profiles in input units). */
+  raw?: Float32Array;
 }
 
 /** A batch that waits for the store, with its features before standardisation. */
