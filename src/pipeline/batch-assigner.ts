@@ -1,6 +1,8 @@
 /**
  * The store's side of a batch: assigns its embedded records (updating the store unless it is
- * frozen), turns the store's lifecycle changes into events, feeds the drift monitor and builds
+ * frozen), flags each record that lies beyond its cluster's recent distance quantile, adds the
+ * raw features to the cluster profiles, turns the store's lifecycle changes into events, feeds
+ * the drift monitor and builds
  * the report the observers (metrics, live view, evaluation) receive, with the drift incidents
  * (drift-watch.ts) opened or closed since the batch before. Runs on the main thread,
  * one batch at a time and in input order, because the store's updates are what makes a seeded

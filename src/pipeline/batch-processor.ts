@@ -312,9 +312,9 @@ export class BatchProcessor {
         ...vote,
         other: 'records of other lengths go to the dead letters; set decode.dim to declare it',
       });
-    // The valid records' features before standardisation, for the input-drift tests.
+    // The valid records' features before standardisation: for the input-drift tests and the
+    // cluster profiles.
     const dim = this.decoder.dim;
-    // The valid records' raw features: for the input-drift tests and the cluster profiles.
     const inputs = dim > 0 ? new Float32Array(records.length * dim) : undefined;
     for (const record of records) {
       const decoded = this.decoder.decode(record.value, keepRaw, inputs, valid.length * dim);
