@@ -2,6 +2,7 @@
  * The evaluation report: what report.json holds (and report.html draws). Built once at the end
  * of an evaluation from the collector's windows, passes, events and embedding sample.
  */
+import type { ClusterProfile } from '../cluster/cluster-profiles.js';
 import type { Config } from '../config/schema.js';
 import type {
   EvaluationCollector,
@@ -70,6 +71,8 @@ export interface EvaluationReport {
   events: EventAt[];
   lifecycle: Record<string, number>;
   embeddings: EmbeddingView | null;
+  /** Each final cluster in input units (cluster-profiles.ts), as /clusters shows it. */
+  profiles?: { id: number; profile: ClusterProfile }[];
   configuration: Config;
 }
 
@@ -87,6 +90,7 @@ export interface BuildReportInput {
   /** Points of the sample that get a t-SNE layout (0 = none). */
   tsnePoints: number;
   tsneIterations: number;
+  profiles?: { id: number; profile: ClusterProfile }[];
 }
 
 export function buildReport(input: BuildReportInput): EvaluationReport {
@@ -119,6 +123,7 @@ export function buildReport(input: BuildReportInput): EvaluationReport {
     events: collector.events,
     lifecycle,
     embeddings: embeddingView(input),
+    profiles: input.profiles ?? [],
     configuration: input.config,
   };
 }

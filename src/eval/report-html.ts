@@ -51,6 +51,37 @@ function metricSeries(report: EvaluationReport, names: readonly MetricName[]): S
     }));
 }
 
+/** The final clusters in input units: share, the features that set each apart, examples. */
+function profileTable(report: EvaluationReport): string {
+  const profiles = report.profiles ?? [];
+  if (profiles.length === 0)
+    return '<p class="notes">No cluster profiles (no records assigned).</p>';
+  const number = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
+  const rows = [...profiles]
+    .sort((a, b) => b.profile.share - a.profile.share)
+    .map(({ id, profile }) => {
+      const apart = profile.distinguishing
+        .map(
+          (f) =>
+            `${escapeXml(f.feature)} ${number(f.mean)} ± ${number(f.sd)} (rest ${number(f.restMean)}; ${f.difference >= 0 ? '+' : ''}${f.difference.toFixed(1)} sd)`,
+        )
+        .join('<br>');
+      return (
+        `<tr><td>${id}</td><td>${(100 * profile.share).toFixed(1)} %</td>` +
+        `<td style="text-align:left">${apart || '–'}</td>` +
+        `<td style="text-align:left">${escapeXml(profile.examples.join(', '))}</td></tr>`
+      );
+    });
+  return (
+    '<p class="notes">At the end of the last pass, in the input\'s own units (before any scaling), ' +
+    'recent records weighted more (half-life 10,000 records). "Sets it apart": the features whose ' +
+    "mean differs most from the other clusters' records, in standard deviations of all records.</p>" +
+    '<table><tr><th>cluster</th><th>share</th><th>sets it apart (mean ± sd)</th><th>examples</th></tr>' +
+    rows.join('') +
+    '</table>'
+  );
+}
+
 function passTable(report: EvaluationReport): string {
   const names = [...EXTERNAL_METRICS, ...INTERNAL_METRICS].filter((name) =>
     report.passes.some((p) => p.metrics.values[name] !== undefined),
@@ -250,6 +281,7 @@ th { background: #f3f3f3; } .summary td { text-align: left; }
 <h2>Metrics over the stream</h2><div class="grid">${charts.join('')}</div>
 <h2>Cluster sizes over the stream</h2>${clusterSizeChart(report)}
 <h2>Drift events</h2>${eventsChart(report)}
+<h2>What each cluster holds</h2>${profileTable(report)}
 <h2>Embeddings</h2>${embeddingViews(report)}
 </body></html>
 `;

@@ -106,6 +106,7 @@ export async function runEvaluation(input: EvaluationInput): Promise<EvaluationR
     modelVersion: status.modelVersion,
     tsnePoints: input.tsnePoints,
     tsneIterations: input.tsneIterations,
+    profiles: pipeline.profiles(),
   });
   const invalidReasons = status.invalidReasons;
   if (input.reportDir === undefined) return { report, files: undefined, invalidReasons };

@@ -17,6 +17,7 @@ import { hostname } from 'node:os';
 import { Kafka } from 'kafkajs';
 import { Subject, from, map, mergeMap, tap, type Subscription } from 'rxjs';
 
+import type { ClusterProfile } from '../cluster/cluster-profiles.js';
 import type { Config } from '../config/schema.js';
 import { describeRefusal, protocolType, RefusedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -83,6 +84,8 @@ export interface Pipeline {
   status(): PipelineStatus;
   readiness(): Readiness;
   clusters(): unknown;
+  /** Each cluster's profile in input units, for the clusters that have one. */
+  profiles(): { id: number; profile: ClusterProfile }[];
   /** The HTTP server's address once run() started it. */
   readonly httpUrl: string | undefined;
   /** The trainer workers, once the first batch started them (operations and fault tests). */
@@ -231,6 +234,14 @@ export async function createPipeline(
     };
   };
 
+  const profiles = (): { id: number; profile: ClusterProfile }[] => {
+    if (!processor.store.ready) return [];
+    return [...processor.store.centroids().ids].flatMap((id) => {
+      const profile = processor.profile(id);
+      return profile === undefined ? [] : [{ id, profile }];
+    });
+  };
+
   const run = async (): Promise<void> => {
     if (config.http.enabled) {
       http = await startHttpServer(config.http.host, config.http.port, {
@@ -344,6 +355,7 @@ export async function createPipeline(
     status,
     readiness,
     clusters,
+    profiles,
     get httpUrl() {
       return http?.url;
     },

@@ -78,9 +78,10 @@ export class WarmupBuffer {
     const standardized = waiting.map(({ raw }) => standardize(raw));
     await beforeEmbedding(standardized);
     const out: EmbeddedBatch[] = [];
-    for (const [i, { raw: _raw, ...batch }] of waiting.entries()) {
+    for (const [i, batch] of waiting.entries()) {
       const features = standardized[i] as Float32Array;
       const { embeddings, modelVersion } = await embed(features, batch.records.length);
+      // The raw features go on with the batch: the cluster profiles are in input units.
       out.push({ ...batch, features, embeddings, modelVersion });
     }
     return out;

@@ -54,9 +54,21 @@ describe('CSV input (real CLI)', () => {
     expect(report.summary.recordsInvalid).toBe(0);
     // Quoted numbers read as numbers: the clusters follow the species (k-means on iris: ~0.66).
     expect(report.passes[0]!.metrics.values['nmi']).toBeGreaterThan(0.5);
-    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain(
-      '0 = setosa, 1 = versicolor, 2 = virginica',
-    );
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('0 = setosa, 1 = versicolor, 2 = virginica');
+    // Each cluster explained in centimetres: the cluster of the smallest petals (setosa's) has
+    // them about 1.5 cm long, and its petals are what sets it apart.
+    const profiles = report.profiles!;
+    expect(profiles).toHaveLength(3);
+    const petalLength = (p: (typeof profiles)[number]) =>
+      p.profile.features.find((f) => f.feature === 'petal length')!.mean;
+    const smallest = [...profiles].sort((a, b) => petalLength(a) - petalLength(b))[0]!;
+    expect(petalLength(smallest)).toBeGreaterThan(1.3);
+    expect(petalLength(smallest)).toBeLessThan(1.7);
+    expect(smallest.profile.distinguishing[0]!.feature).toMatch(/^petal (length|width)$/);
+    expect(smallest.profile.distinguishing[0]!.difference).toBeLessThan(-1);
+    expect(html).toContain('<h2>What each cluster holds</h2>');
+    expect(html).toMatch(/petal (length|width) \d/);
   });
 
   it('a run whose every row is invalid ends with exit 65 and the reason by column name', async () => {

@@ -48,7 +48,11 @@ describe('WarmupBuffer', () => {
       [1, 11, 21],
       [31, 41, 51],
     ]);
-    expect(batches.every((b) => b.modelVersion === 7 && !('raw' in b))).toBe(true);
+    expect(batches.every((b) => b.modelVersion === 7)).toBe(true);
+    // The raw features stay with each batch, unscaled (the cluster profiles use them).
+    expect(batches.map((b) => [...b.raw!].map((x) => x * 10))).toEqual(
+      batches.map((b) => [...b.features]),
+    );
     expect(buffer.rows).toBe(0);
   });
 });
