@@ -32,18 +32,21 @@ interface ChartState {
   alarmLines: number;
 }
 
-/** What a chart drew: its data attributes and the SVG elements in it. */
+/**
+ * What a chart drew: its data attributes and the SVG elements in it, read in one step inside
+ * the page. Read one by one, a re-render between two reads (the page redraws every second)
+ * could pair the spans of one picture with the markers of the next.
+ */
 async function chart(page: Page, id: string): Promise<ChartState> {
-  const svg = page.locator(`svg#${id}`);
-  return {
-    series: Number(await svg.getAttribute('data-series')),
-    points: Number(await svg.getAttribute('data-points')),
-    markers: Number((await svg.getAttribute('data-markers')) ?? 0),
-    lines: await svg.locator('polyline').count(),
-    circles: await svg.locator('circle').count(),
-    spans: await svg.locator('rect[fill="#c0392b"]').count(),
-    alarmLines: await svg.locator('line[stroke-dasharray="4 3"]').count(),
-  };
+  return page.locator(`svg#${id}`).evaluate((svg) => ({
+    series: Number(svg.getAttribute('data-series')),
+    points: Number(svg.getAttribute('data-points')),
+    markers: Number(svg.getAttribute('data-markers') ?? 0),
+    lines: svg.querySelectorAll('polyline').length,
+    circles: svg.querySelectorAll('circle').length,
+    spans: svg.querySelectorAll('rect[fill="#c0392b"]').length,
+    alarmLines: svg.querySelectorAll('line[stroke-dasharray="4 3"]').length,
+  }));
 }
 
 describeWithChromium('live view in Chromium', () => {
