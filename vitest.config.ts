@@ -11,9 +11,8 @@ export default defineConfig({
     // Top-level rather than a reporter option, so that `--outputFile.json` on the command line
     // (scripts/test.mjs gives each project its own) takes precedence.
     outputFile: { json: 'test-results/vitest.json' },
-    // Vitest's default on a 2-core machine is one worker. Two unit workers beside the one
-    // integration file: 795 s for the suite, against 853 s with one unit worker (the unit files
-    // then become the longer part) and 910 s with the projects one after the other.
+    // For `vitest run` of one project or a few files; `npm test` runs the unit project with
+    // one worker beside the integration project (scripts/test.mjs).
     maxWorkers: 2,
     projects: [
       {
