@@ -32,11 +32,26 @@ export interface ClusterProfile {
   examples: string[];
 }
 
+/** What names an example record: its key, else where it was. */
+export interface ExampleRecord {
+  key: Buffer | null;
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 interface Sums {
   weight: number;
   sum: Float64Array;
   squares: Float64Array;
-  examples: string[];
+  /** The last few records, named only when a profile is read (not per record). */
+  examples: ExampleRecord[];
+}
+
+interface Totals {
+  weight: number;
+  sum: Float64Array;
+  squares: Float64Array;
 }
 
 const EXAMPLES = 3;
@@ -57,8 +72,8 @@ export class ClusterProfiles {
     this.decayPerRecord = 2 ** (-1 / halfLifeRecords);
   }
 
-  /** Adds a batch: rows × dim raw features, each row's cluster, and what names each row. */
-  update(clusterIds: Int32Array, raw: Float32Array, names: readonly string[]): void {
+  /** Adds a batch: rows × dim raw features, each row's cluster, and the rows' records. */
+  update(clusterIds: Int32Array, raw: Float32Array, records: readonly ExampleRecord[]): void {
     const d = this.dim;
     const rows = clusterIds.length;
     if (raw.length !== rows * d) {
@@ -86,9 +101,9 @@ export class ClusterProfiles {
         c.sum[t]! += x;
         c.squares[t]! += x * x;
       }
-      const name = names[r];
-      if (name !== undefined) {
-        c.examples.push(name);
+      const record = records[r];
+      if (record !== undefined) {
+        c.examples.push(record);
         if (c.examples.length > EXAMPLES) c.examples.shift();
       }
     }
@@ -101,19 +116,37 @@ export class ClusterProfiles {
   }
 
   profile(id: number): ClusterProfile | undefined {
-    const c = this.clusters.get(id);
-    if (c === undefined || c.weight <= 0) return undefined;
+    return this.describe(id, this.totals());
+  }
+
+  /** Every cluster's profile, the totals over all clusters summed once. */
+  all(): Map<number, ClusterProfile> {
+    const totals = this.totals();
+    const out = new Map<number, ClusterProfile>();
+    for (const id of this.clusters.keys()) {
+      const profile = this.describe(id, totals);
+      if (profile !== undefined) out.set(id, profile);
+    }
+    return out;
+  }
+
+  private totals(): Totals {
     const d = this.dim;
-    let totalWeight = 0;
-    const totalSum = new Float64Array(d);
-    const totalSquares = new Float64Array(d);
-    for (const other of this.clusters.values()) {
-      totalWeight += other.weight;
+    const totals = { weight: 0, sum: new Float64Array(d), squares: new Float64Array(d) };
+    for (const c of this.clusters.values()) {
+      totals.weight += c.weight;
       for (let t = 0; t < d; t++) {
-        totalSum[t]! += other.sum[t]!;
-        totalSquares[t]! += other.squares[t]!;
+        totals.sum[t]! += c.sum[t]!;
+        totals.squares[t]! += c.squares[t]!;
       }
     }
+    return totals;
+  }
+
+  private describe(id: number, totals: Totals): ClusterProfile | undefined {
+    const c = this.clusters.get(id);
+    if (c === undefined || c.weight <= 0) return undefined;
+    const { weight: totalWeight, sum: totalSum, squares: totalSquares } = totals;
     const restWeight = totalWeight - c.weight;
     const features = this.names.map((feature, t) => {
       const mean = c.sum[t]! / c.weight;
@@ -133,7 +166,9 @@ export class ClusterProfiles {
       share: c.weight / totalWeight,
       features,
       distinguishing,
-      examples: [...c.examples],
+      examples: c.examples.map((r) =>
+        r.key !== null ? r.key.toString('utf8') : `${r.topic}:${r.partition}@${r.offset}`,
+      ),
     };
   }
 }

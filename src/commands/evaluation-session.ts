@@ -8,7 +8,7 @@ import { ConfigError } from '../errors.js';
 import type { DataRange, EvaluationReport } from '../eval/evaluation-report.js';
 import { scanLabels } from '../eval/label-scan.js';
 import { readCheckpoint } from '../sinks/checkpoint.js';
-import { withCsvColumns } from '../sources/csv-file.js';
+import { resolveFileSource } from '../sources/csv-file.js';
 import { runEvaluation } from '../eval/run-evaluation.js';
 import { createLogger, type Logger } from '../log.js';
 import { replayPasses } from '../sources/replay-source.js';
@@ -63,8 +63,8 @@ export async function runEvaluationSession(options: SessionOptions): Promise<num
   const { flags } = options;
   const overrides = { ...options.overrides, ...checkpointOverrides(flags) };
   const first = evaluationConfig(flags, overrides);
-  // A CSV's named columns and label column are checked before the file is read.
-  withCsvColumns(first);
+  // The file, and a CSV's named columns and label column, are checked before it is read.
+  resolveFileSource(first);
   const logger = createLogger(first.log.level);
   const scan = await scanLabels(options.openPass(first, logger, 0), first.decode.labelField);
   if (scan.records === 0) {

@@ -14,7 +14,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { scanLabels } from '../eval/label-scan.js';
 import { createLogger, type Logger } from '../log.js';
-import { withCsvColumns } from '../sources/csv-file.js';
+import { resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { compressionType } from '../sources/kafka-codecs.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
@@ -135,7 +135,7 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
     ]);
   }
   // Named columns (decode.fields) and a label column other than the default must exist.
-  withCsvColumns({ ...config, source: 'file' });
+  resolveFileSource({ ...config, source: 'file' });
   const logger = createLogger(config.log.level);
   const kafka = new Kafka(kafkaClientConfig(config.kafka, logger));
   // Created as run creates its topics: kafka.topicPartitions (--partitions overrides it).

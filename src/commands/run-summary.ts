@@ -5,6 +5,7 @@
  */
 import type { Config } from '../config/schema.js';
 import type { PipelineStatus } from '../pipeline/create-pipeline.js';
+import { assignmentsTarget } from '../pipeline/open-sink.js';
 
 export const EXIT_BAD_DATA = 65;
 
@@ -13,14 +14,7 @@ const TOP_REASONS = 3;
 
 export function outputsOf(config: Config): string[] {
   const { sinks, kafka, source } = config;
-  const assignments =
-    sinks.assignments === 'auto'
-      ? source === 'kafka'
-        ? 'kafka'
-        : source === 'file'
-          ? 'stdout'
-          : 'none'
-      : sinks.assignments;
+  const assignments = assignmentsTarget(config);
   const lines = [
     `assignments: ${
       assignments === 'kafka'

@@ -105,7 +105,7 @@ export function applyEnvironment(
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith(ENV_PREFIX) || value === undefined) continue;
     const segments = name.slice(ENV_PREFIX.length).split('__');
-    const path = resolveEnvPath(segments);
+    const path = resolveEnvPath(segments)?.join('.');
     if (path === undefined) {
       throw new ConfigError([
         {
@@ -120,36 +120,35 @@ export function applyEnvironment(
   }
 }
 
-function resolveEnvPath(segments: string[]): string | undefined {
+/**
+ * The configuration keys an environment variable's segments name, matched case-insensitively
+ * without underscores; `nearest` also takes, per segment, the closest key by edit distance
+ * (for the suggestion when nothing matches exactly).
+ */
+function resolveEnvPath(segments: string[], nearest = false): string[] | undefined {
   let shape: Record<string, z.ZodType> | undefined = schemaShape(configSchema);
   const keys: string[] = [];
   for (const segment of segments) {
     if (shape === undefined) return undefined;
+    const names = Object.keys(shape);
+    const lower = names.map((k) => k.toLowerCase());
     const wanted = segment.replaceAll('_', '').toLowerCase();
-    const key = Object.keys(shape).find((k) => k.toLowerCase() === wanted);
-    if (key === undefined) return undefined;
+    const guess = lower.includes(wanted) ? wanted : nearest ? closest(wanted, lower) : undefined;
+    if (guess === undefined) return undefined;
+    const key = names[lower.indexOf(guess)]!;
     keys.push(key);
     shape = schemaShape(shape[key]);
   }
-  return keys.join('.');
+  return keys;
 }
 
 /** The fix for an environment variable that names no key: the nearest variable that does. */
 function envSuggestion(segments: string[]): string {
-  const general = 'use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it';
-  let shape: Record<string, z.ZodType> | undefined = schemaShape(configSchema);
-  const names: string[] = [];
-  for (const segment of segments) {
-    if (shape === undefined) return general;
-    const keys = Object.keys(shape);
-    const lower = keys.map((k) => k.toLowerCase());
-    const wanted = segment.replaceAll('_', '').toLowerCase();
-    const guess = lower.includes(wanted) ? wanted : closest(wanted, lower);
-    if (guess === undefined) return general;
-    const key = keys[lower.indexOf(guess)]!;
-    names.push(key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase());
-    shape = schemaShape(shape[key]);
+  const keys = resolveEnvPath(segments, true);
+  if (keys === undefined) {
+    return 'use STREAMCLUST_<SECTION>__<KEY>, e.g. STREAMCLUST_BATCH__SIZE=512, or unset it';
   }
+  const names = keys.map((key) => key.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toUpperCase());
   return `did you mean ${ENV_PREFIX}${names.join('__')}? Otherwise unset it`;
 }
 

@@ -121,13 +121,7 @@ export class BatchAssigner {
           : Array.from({ length: inputDim }, (_, t) => `${vectorField}[${t}]`);
       this.profiles = new ClusterProfiles(inputDim, names);
     }
-    this.profiles.update(
-      clusterIds,
-      raw,
-      batch.records.map((r) =>
-        r.key !== null ? r.key.toString('utf8') : `${r.topic}:${r.partition}@${r.offset}`,
-      ),
-    );
+    this.profiles.update(clusterIds, raw, batch.records);
     if (changed !== undefined) this.profiles.retain(changed.centroids().ids);
   }
 

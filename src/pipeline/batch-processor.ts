@@ -284,9 +284,9 @@ export class BatchProcessor {
     return this.assigner.lastDrift;
   }
 
-  /** A cluster's profile in input units (cluster-profiles.ts), once it has records. */
-  profile(clusterId: number): ClusterProfile | undefined {
-    return this.assigner.profiles?.profile(clusterId);
+  /** Each cluster's profile in input units (cluster-profiles.ts), for those with records. */
+  profiles(): Map<number, ClusterProfile> {
+    return this.assigner.profiles?.all() ?? new Map();
   }
 
   async close(): Promise<void> {

@@ -31,7 +31,7 @@ import { TrainerPool } from '../model/trainer-pool.js';
 import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
 import { assignmentOrigin, type Sink } from '../sinks/sink.js';
-import { withCsvColumns } from '../sources/csv-file.js';
+import { resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { httpAuthToken } from '../sources/kafka-security.js';
 import { createKafkaSource, kafkaClientConfig } from '../sources/kafka-source.js';
@@ -48,7 +48,7 @@ import {
 } from '../sinks/checkpoint.js';
 import { stateDifferences, stateDigest, stateSettings } from './checkpointer.js';
 import { fetchedBatches } from './micro-batch.js';
-import { openWithRetry } from './open-sink.js';
+import { assignmentsTarget, openWithRetry } from './open-sink.js';
 import { embedsApart } from './online-learner.js';
 
 export interface PipelineOptions {
@@ -96,8 +96,9 @@ export async function createPipeline(
   given: Config,
   options: PipelineOptions = {},
 ): Promise<Pipeline> {
-  // A CSV file's columns become decode.fields (every column but the label unless named).
-  const config = withCsvColumns(given);
+  // A file source's file is checked, and a CSV's columns become decode.fields (all but the label
+  // unless named).
+  const config = resolveFileSource(given);
   const logger = options.logger ?? createLogger(config.log.level);
   const metrics = options.metrics ?? new Metrics();
   metrics.learningRate.set(config.model.learningRate);
@@ -219,6 +220,7 @@ export async function createPipeline(
     if (!s.storeReady) return { ready: false, warmup: s.warmup };
     const c = processor.store.centroids();
     const dim = processor.store.dim;
+    const byId = processor.profiles();
     return {
       ready: true,
       storeVersion: s.storeVersion,
@@ -229,15 +231,16 @@ export async function createPipeline(
         weight: c.weights[i],
         centroid: [...c.data.subarray(i * dim, (i + 1) * dim)],
         // In input units: its share, each feature's mean and spread, what sets it apart.
-        profile: processor.profile(id) ?? null,
+        profile: byId.get(id) ?? null,
       })),
     };
   };
 
   const profiles = (): { id: number; profile: ClusterProfile }[] => {
     if (!processor.store.ready) return [];
+    const byId = processor.profiles();
     return [...processor.store.centroids().ids].flatMap((id) => {
-      const profile = processor.profile(id);
+      const profile = byId.get(id);
       return profile === undefined ? [] : [{ id, profile }];
     });
   };
@@ -427,14 +430,7 @@ async function loadResume(config: Config, logger: Logger): Promise<CheckpointFil
 }
 
 async function createSink(config: Config, logger: Logger, origin: string): Promise<Sink> {
-  const assignments =
-    config.sinks.assignments === 'auto'
-      ? config.source === 'kafka'
-        ? 'kafka'
-        : config.source === 'file'
-          ? 'stdout'
-          : 'none'
-      : config.sinks.assignments;
+  const assignments = assignmentsTarget(config);
   if (assignments === 'kafka' || config.source === 'kafka') {
     // With a Kafka source the dead letters go to the dead-letter topic, whatever the assignments do.
     const kafkaSink = await createKafkaSink(config.kafka, logger, assignments === 'kafka', origin);

@@ -1,7 +1,8 @@
 /**
  * Opening the sinks at start-up while the Kafka brokers may still be away: the HTTP endpoints
  * are already up, so the wait shows on /readyz instead of as connection refused, and a deadline
- * (kafka.startupTimeoutMs) ends it with a clear error instead of a stack trace.
+ * (kafka.startupTimeoutMs) ends it with a clear error instead of a stack trace. Also where the
+ * assignments go (`assignmentsTarget`), for the sinks and the end-of-run summary alike.
  */
 import type { Config } from '../config/schema.js';
 import { isRetriable, RefusedError, StreamclustError } from '../errors.js';
@@ -65,4 +66,11 @@ export async function openWithRetry(
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
+}
+
+/** Where assignments go: sinks.assignments, with `auto` resolved by the source. */
+export function assignmentsTarget(config: Config): 'kafka' | 'stdout' | 'file' | 'none' {
+  const { assignments } = config.sinks;
+  if (assignments !== 'auto') return assignments;
+  return config.source === 'kafka' ? 'kafka' : config.source === 'file' ? 'stdout' : 'none';
 }

@@ -99,12 +99,12 @@ export function readCsvHeader(path: string): string[] {
 }
 
 /**
- * A file source's file must exist, and for a CSV file the configuration gets `decode.fields`
- * from its header when it names none:
+ * The configuration of a file source, checked before anything starts: the file must exist
+ * (JSONL or CSV), and a CSV file gives `decode.fields` from its header when it names none:
  * every column but the label. Named fields and a label column other than the default must
- * exist; the error lists the columns there are.
+ * exist; the error lists the columns there are. Other sources pass through unchanged.
  */
-export function withCsvColumns(config: Config): Config {
+export function resolveFileSource(config: Config): Config {
   if (config.source === 'file') checkInputFile(config.file.path);
   if (config.source !== 'file' || !isCsv(config.file)) return config;
   const header = readCsvHeader(config.file.path);

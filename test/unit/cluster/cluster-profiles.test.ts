@@ -104,13 +104,21 @@ describe('cluster profiles', () => {
 
   it('forget old records with the half-life and drop clusters that are gone', () => {
     const profiles = new ClusterProfiles(1, ['x'], 100);
-    profiles.update(Int32Array.of(0, 1), Float32Array.of(1, 5), ['a', 'k']);
+    const record = (key: string | null) => ({
+      key: key === null ? null : Buffer.from(key),
+      topic: 't',
+      partition: 2,
+      offset: '9',
+    });
+    profiles.update(Int32Array.of(0, 1), Float32Array.of(1, 5), [record(null), record('k')]);
     // 1,000 records later (10 half-lives) the first ones weigh about 2^-10.
     for (let i = 0; i < 10; i++)
       profiles.update(new Int32Array(100), new Float32Array(100).fill(3), []);
     expect(profiles.profile(0)!.features[0]!.mean).toBeCloseTo(3, 2);
     expect(profiles.profile(1)!.weight).toBeLessThan(0.002);
     expect(profiles.profile(1)!.examples).toEqual(['k']);
+    // A record without a key is named by where it was.
+    expect(profiles.all().get(0)!.examples.slice(0, 1)).toEqual(['t:2@9']);
     profiles.retain([0]);
     expect(profiles.profile(1)).toBeUndefined();
   });
