@@ -27,7 +27,7 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
     const { records, malformedKeys } = mixtureRecords({
-      count: 15_000,
+      count: 9_000,
       clusters: 5,
       dim: 8,
       seed: 11,
@@ -46,6 +46,9 @@ describeWithKafka('exactly-once delivery (kafka.delivery: exactly-once)', () => 
       'kafka.partitionsConsumedConcurrently=1',
       '--set',
       'kafka.delivery=exactly-once',
+      // The killed member keeps its partitions until its session expires: keep that short.
+      '--set',
+      'kafka.sessionTimeoutMs=10000',
       // A stable transactional id: the restarted instance fences the killed one and aborts its
       // open transaction, instead of leaving readers blocked until the transaction times out.
       '--set',

@@ -31,7 +31,7 @@ describeWithKafka('state and offsets agree after a crash', () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'streamclust-resume-')), 'checkpoints');
     const kafka = new KafkaHelpers(kafkaBrokers());
     await createTopic(input, 3);
-    const total = 12_000;
+    const total = 8_000;
     const { records } = mixtureRecords({ count: total, clusters: 5, dim: 8, seed: 21 });
     records.forEach((r, i) => (r.partition = i % 3));
     await produceInSlices(kafka, input, records, 4000);
@@ -46,6 +46,9 @@ describeWithKafka('state and offsets agree after a crash', () => {
       'kafka.partitionsConsumedConcurrently=1',
       '--set',
       'checkpoint.everyBatches=20',
+      // The killed member keeps its partitions until its session expires: keep that short.
+      '--set',
+      'kafka.sessionTimeoutMs=10000',
     ]);
     const first = startCli([...args, '--set', 'checkpoint.onShutdown=false']);
     await waitFor(async () => sumOffsets(await committedOffsets(groupId, input)) >= 3000, {
