@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import type { EvaluationReport } from '../../../src/eval/evaluation-report.js';
 import { runCli } from '../../helpers/cli-process.js';
+import { PLUMBING_TRAINING_ARGS } from '../../helpers/plumbing.js';
 
 const WINE = 'test/fixtures/datasets/wine.csv';
 const DIGITS = 'test/fixtures/datasets/digits.csv';
@@ -89,12 +90,17 @@ describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
       '--set',
       'decode.standardize=true',
     ];
+    // The first 800 rows are enough to train a checkpoint past its warm-up; this test is about
+    // what evaluate does with it, not about its quality.
+    const head = join(mkdtempSync(join(tmpdir(), 'streamclust-digits-')), 'digits-head.csv');
+    writeFileSync(head, readFileSync(DIGITS, 'utf8').split('\n').slice(0, 801).join('\n') + '\n');
     const run = await runCli([
       'run',
       '--source',
       'file',
       '--file',
-      DIGITS,
+      head,
+      ...PLUMBING_TRAINING_ARGS,
       '--checkpoint-dir',
       checkpoint,
       '--port',

@@ -12,6 +12,7 @@ import type { BatchReport } from '../../../src/pipeline/batch-report.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
 import { WarmupBuffer, type WaitingBatch } from '../../../src/pipeline/warm-up.js';
 import { mixtureRecords, PIPELINE_MIXTURE } from '../../helpers/mixture-records.js';
+import { PLUMBING_TRAINING } from '../../helpers/plumbing.js';
 
 function waiting(rows: number, first: number): WaitingBatch {
   return {
@@ -76,6 +77,8 @@ describe('the warm-up of a pipeline (real worker thread)', () => {
         source: 'file',
         file: { path: file },
         cluster: { k: 5 },
+        // The seeding is under test, not the network's quality.
+        training: PLUMBING_TRAINING,
         http: { enabled: false },
         log: { level: 'silent', statusIntervalMs: 0 },
       }),
