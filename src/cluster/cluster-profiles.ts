@@ -10,6 +10,8 @@
  * the largest standardised mean difference from the other clusters' records: (mean in the
  * cluster − mean of the rest) / standard deviation of all recent records.
  */
+import { basename } from 'node:path';
+
 export interface FeatureProfile {
   feature: string;
   mean: number;
@@ -30,6 +32,16 @@ export interface ClusterProfile {
   distinguishing: FeatureProfile[];
   /** A few recent records: their key, or where they were (topic:partition@offset). */
   examples: string[];
+}
+
+/**
+ * A profile without its per-feature list: what a lifecycle event and the live view carry, so
+ * that a record with hundreds of features does not make every event that long.
+ */
+export type ProfileSummary = Omit<ClusterProfile, 'features'>;
+
+export function summarizeProfile({ features: _all, ...summary }: ClusterProfile): ProfileSummary {
+  return summary;
 }
 
 /** What names an example record: its key, else where it was. */
@@ -167,7 +179,11 @@ export class ClusterProfiles {
       features,
       distinguishing,
       examples: c.examples.map((r) =>
-        r.key !== null ? r.key.toString('utf8') : `${r.topic}:${r.partition}@${r.offset}`,
+        r.key !== null
+          ? r.key.toString('utf8')
+          : // A file's records carry its path as their topic (a topic name has no '/'): its
+            // name is enough to find the line.
+            `${r.topic.includes('/') ? basename(r.topic) : r.topic}:${r.partition}@${r.offset}`,
       ),
     };
   }

@@ -3,7 +3,9 @@
  * no build step, nothing to install) that polls `/api/live` every second and redraws four
  * pictures: cluster sizes over time, the drift statistics (one strip each, on its own scale)
  * with drift incidents as shaded spans, a PCA of
- * recent embeddings and the centroids, and the header figures (backend, throughput).
+ * recent embeddings and the centroids, the header figures (backend, throughput), and a table of
+ * what each cluster holds in input units (its profile: share, the features that set it apart,
+ * recent example keys).
  *
  * Each chart carries `data-series` / `data-points` attributes with what it drew, so a browser
  * test can check that the charts are not empty without parsing SVG geometry. The script avoids
@@ -34,6 +36,11 @@ export const LIVE_VIEW_HTML = `<!doctype html>
   #events .drift { color: #c0392b; font-weight: 600; }
   #events .signal { color: var(--muted); }
   #status.stale { color: #c0392b; }
+  section.wide { grid-column: 1 / -1; }
+  #profiles { border-collapse: collapse; width: 100%; font-size: 12px; }
+  #profiles th, #profiles td { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+  #profiles th { color: var(--muted); font-weight: 600; }
+  #profiles i { display: inline-block; width: 10px; height: 10px; margin-right: 6px; vertical-align: -1px; }
 </style>
 </head>
 <body>
@@ -58,6 +65,9 @@ export const LIVE_VIEW_HTML = `<!doctype html>
     <svg id="pca" data-series="0" data-points="0" viewBox="0 0 600 280"></svg>
     <div class="legend" id="pca-legend"></div></section>
   <section><h2>Recent lifecycle and drift events (newest first)</h2><ul id="events"></ul></section>
+  <section class="wide"><h2>What each cluster holds, in the input's own units (recent records weigh more)</h2>
+    <table id="profiles" data-rows="0"></table>
+    <div class="legend">"Sets it apart": the features whose mean differs most from the other clusters' records, in standard deviations of all recent records.</div></section>
 </main>
 <script>
 "use strict";
@@ -82,6 +92,16 @@ function fmt(x) {
   return a >= 1e6 ? (x / 1e6).toFixed(1) + "M" : a >= 1e4 ? (x / 1e3).toFixed(1) + "k" : a >= 100 ? x.toFixed(0) : a >= 1 ? x.toFixed(2) : x.toFixed(3);
 }
 function clock(t) { return new Date(t).toTimeString().slice(0, 8); }
+/** Text from the stream (feature names, record keys) goes into HTML escaped. */
+function esc(s) {
+  return String(s).replace(/[&<>"']/g, function (c) {
+    return { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c];
+  });
+}
+function num(x) {
+  if (x === null || x === undefined || !isFinite(x)) return "–";
+  return Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3);
+}
 function axes(svg, t0, t1, lo, hi) {
   el("line", { x1: PAD, y1: H - PAD, x2: W - 6, y2: H - PAD, stroke: "#ccd" }, svg);
   el("line", { x1: PAD, y1: 6, x2: PAD, y2: H - PAD, stroke: "#ccd" }, svg);
@@ -186,9 +206,24 @@ function drawEvents(data) {
   list.innerHTML = data.events.slice(-40).reverse().map(function (e) {
     var incident = e.incident !== null && e.incident !== undefined;
     var what = incident ? "drift incident #" + e.incident + " " + e.kind.replace("incident-", "") + " — " + e.what
-      : e.type === "drift" ? e.kind + " signal by " + e.detector : "cluster " + e.cluster + " " + e.kind;
-    return '<li class="' + (incident ? "drift" : e.type === "drift" ? "signal" : e.type) + '">' + clock(e.t) + " " + what + "</li>";
+      : e.type === "drift" ? e.kind + " signal by " + e.detector
+      : "cluster " + e.cluster + " " + e.kind + (e.what ? " — " + e.what : "");
+    return '<li class="' + (incident ? "drift" : e.type === "drift" ? "signal" : e.type) + '">' + clock(e.t) + " " + esc(what) + "</li>";
   }).join("");
+}
+
+function drawProfiles(data) {
+  var table = document.getElementById("profiles");
+  var rows = data.profiles.slice().sort(function (a, b) { return b.share - a.share; });
+  table.setAttribute("data-rows", String(rows.length));
+  table.innerHTML = "<tr><th>cluster</th><th>share</th><th>sets it apart: mean (rest of the records, difference)</th><th>recent examples</th></tr>" +
+    rows.map(function (p) {
+      var apart = p.distinguishing.map(function (f) {
+        return esc(f.feature) + " " + num(f.mean) + " (rest " + num(f.restMean) + ", " + (f.difference >= 0 ? "+" : "") + f.difference.toFixed(1) + " sd)";
+      }).join("<br>");
+      return '<tr data-cluster="' + p.id + '"><td><i style="background:' + color(p.id) + '"></i>' + p.id + "</td><td>" +
+        (100 * p.share).toFixed(1) + " %</td><td>" + (apart || "–") + "</td><td>" + esc(p.examples.join(", ")) + "</td></tr>";
+    }).join("");
 }
 
 var updates = 0;
@@ -200,7 +235,7 @@ function render(data) {
   document.getElementById("versions").textContent = (data.modelVersion === null ? "–" : data.modelVersion) + " / " + (data.storeVersion === null ? "–" : data.storeVersion);
   document.getElementById("drifts").textContent = data.incidents.length + " (" +
     data.incidents.filter(function (i) { return i.to === null; }).length + ")";
-  drawSizes(data); drawDrift(data); drawPca(data); drawEvents(data);
+  drawSizes(data); drawDrift(data); drawPca(data); drawEvents(data); drawProfiles(data);
   updates++;
   document.body.dataset.updates = String(updates);
   var status = document.getElementById("status");

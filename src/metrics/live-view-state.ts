@@ -156,7 +156,9 @@ export class LiveViewState {
   }
 
   /** The JSON the live page polls. */
-  snapshot(extra: { backend?: string | undefined; now?: number } = {}): Record<string, unknown> {
+  snapshot(
+    extra: { backend?: string | undefined; now?: number; profiles?: readonly unknown[] } = {},
+  ): Record<string, unknown> {
     const now = extra.now ?? Date.now();
     const latest = this.latest;
     return {
@@ -173,6 +175,8 @@ export class LiveViewState {
       incidents: [...this.incidents.values()],
       events: this.events.toArray(),
       projection: this.projection(),
+      // What each cluster holds in input units, given by the pipeline (cluster-profiles.ts).
+      profiles: extra.profiles ?? [],
     };
   }
 
@@ -281,8 +285,27 @@ function toLiveEvent(e: LiveBatch['events'][number]): LiveEvent {
     detector: typeof detector === 'string' ? detector : null,
     cluster: typeof cluster === 'number' ? cluster : null,
     incident: typeof incident === 'number' ? incident : null,
-    what: typeof incident === 'number' ? incidentWords(e.detail) : null,
+    what:
+      typeof incident === 'number'
+        ? incidentWords(e.detail)
+        : e.type === 'lifecycle'
+          ? profileWords(e.detail['profile'])
+          : null,
   };
+}
+
+/** `latency_ms 840 (rest 95, +3.1 sd), …`: what sets a new cluster apart, from its event. */
+function profileWords(profile: unknown): string | null {
+  const apart = (profile as { distinguishing?: unknown } | undefined)?.distinguishing;
+  if (!Array.isArray(apart) || apart.length === 0) return null;
+  const number = (v: unknown): string =>
+    typeof v !== 'number' ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+  return (apart as { feature?: unknown; mean?: unknown; restMean?: unknown; difference?: unknown }[])
+    .map((f) => {
+      const d = typeof f.difference === 'number' ? f.difference : 0;
+      return `${String(f.feature)} ${number(f.mean)} (rest ${number(f.restMean)}, ${d >= 0 ? '+' : ''}${d.toFixed(1)} sd)`;
+    })
+    .join(', ');
 }
 
 /** `major: latency_ms +1.20 sd, … (feature-ks, input-outliers)`. */

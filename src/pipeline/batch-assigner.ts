@@ -8,7 +8,7 @@
  * one batch at a time and in input order, because the store's updates are what makes a seeded
  * run reproducible.
  */
-import { ClusterProfiles } from '../cluster/cluster-profiles.js';
+import { ClusterProfiles, summarizeProfile } from '../cluster/cluster-profiles.js';
 import { DistanceQuantiles } from '../cluster/distance-quantiles.js';
 import type { LifecycleEvent, OnlineKMeans } from '../cluster/online-k-means.js';
 import type { Config } from '../config/schema.js';
@@ -56,7 +56,15 @@ export class BatchAssigner {
     const { clusterIds, distances } = update;
     const storeVersion = store.version;
     const outliers = this.outliers.flag(clusterIds, distances);
-    this.profile(batch, clusterIds, inputDim, update.events.length > 0 ? store : undefined);
+    // After a birth or a split the batch is profiled against the clusters as they now are, so
+    // that the new cluster's event can say what it holds: the records of this batch nearest it.
+    const reshaped = update.events.some((e) => e.kind === 'born' || e.kind === 'split');
+    this.profile(
+      batch,
+      reshaped ? store.assign(batch.embeddings).clusterIds : clusterIds,
+      inputDim,
+      update.events.length > 0 ? store : undefined,
+    );
     const assignments = batch.records.map((record, i) => ({
       record,
       clusterId: clusterIds[i] as number,
@@ -127,13 +135,26 @@ export class BatchAssigner {
 
   private lifecycleEvent(e: LifecycleEvent): StreamEvent {
     this.deps.metrics.lifecycleEvents.inc({ kind: e.kind });
+    // A cluster that is born or split off says what it holds: its profile after this batch,
+    // the batch's records being its first (the profiles were updated before the events).
+    const profile =
+      e.kind === 'born' || e.kind === 'split' ? this.profiles?.profile(e.clusterId) : undefined;
+    const summary = profile === undefined ? undefined : summarizeProfile(profile);
     if (e.kind !== 'born' || e.batch > 0) {
       this.deps.logger.info(`cluster ${e.kind}`, {
         cluster: e.clusterId,
         related: e.relatedId,
         reason: e.reason,
+        ...(summary === undefined
+          ? {}
+          : { apart: summary.distinguishing.map((f) => f.feature).join(', ') }),
       });
     }
-    return { type: 'lifecycle', kind: e.kind, detail: { ...e }, at: Date.now() };
+    return {
+      type: 'lifecycle',
+      kind: e.kind,
+      detail: { ...e, ...(summary === undefined ? {} : { profile: summary }) },
+      at: Date.now(),
+    };
   }
 }

@@ -17,7 +17,7 @@ import { hostname } from 'node:os';
 import { Kafka } from 'kafkajs';
 import { Subject, from, map, mergeMap, tap, type Subscription } from 'rxjs';
 
-import type { ClusterProfile } from '../cluster/cluster-profiles.js';
+import { summarizeProfile, type ClusterProfile } from '../cluster/cluster-profiles.js';
 import type { Config } from '../config/schema.js';
 import { describeRefusal, protocolType, RefusedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
@@ -259,6 +259,10 @@ export async function createPipeline(
                 liveView.snapshot({
                   backend:
                     config.model.kind === 'none' ? 'none: clusters the scaled input' : backend,
+                  profiles: profiles().map(({ id, profile }) => ({
+                    id,
+                    ...summarizeProfile(profile),
+                  })),
                 }),
             }),
         ...(authToken === undefined ? {} : { authToken }),

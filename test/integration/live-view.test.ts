@@ -3,7 +3,8 @@
  * headless Chromium opens it, and the page must update itself and draw non-empty charts:
  * cluster sizes over time, the drift statistics (each in its own strip, on its own scale) with
  * the drift incidents as shaded spans, the PCA picture of embeddings and centroids, backend and
- * throughput. The screenshot is kept in test-results/ (docs/live-view.png is one of them).
+ * throughput, and the table of what each cluster holds in input units. The full-page screenshot is
+ * kept in test-results/ (docs/live-view.png is one of them).
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -144,10 +145,27 @@ describeWithChromium('live view in Chromium', () => {
     expect(await page.locator('#events li.drift').first().textContent()).toMatch(
       /drift incident #\d+ (opened|closed) — /,
     );
+    // What each cluster holds, in input units: one row per cluster, read in one step.
+    const profiles = await page.locator('table#profiles').evaluate((table) => ({
+      rows: Number(table.getAttribute('data-rows')),
+      cells: [...table.querySelectorAll('tr[data-cluster]')].map((tr) =>
+        [...tr.querySelectorAll('td')].map((td) => td.innerText as string),
+      ),
+    }));
+    console.log(`[live-view] profiles ${JSON.stringify(profiles.cells.slice(0, 2))}`);
+    expect(profiles.rows).toBeGreaterThanOrEqual(5);
+    expect(profiles.cells).toHaveLength(profiles.rows);
+    const shares = profiles.cells.map(([, share]) => Number(/([\d.]+) %/.exec(share ?? '')?.[1]));
+    // Every cluster's share, summing to the whole (each rounded to 0.1 %).
+    expect(Math.abs(shares.reduce((a, b) => a + b, 0) - 100)).toBeLessThan(0.1 * shares.length);
+    // The demo's records are a vector: its features are named by position, each with its mean,
+    // the rest's mean and the difference in standard deviations.
+    for (const [, , apart] of profiles.cells)
+      expect(apart).toMatch(/^features\[\d+\] \S+ \(rest \S+, [+-]\d+\.\d sd\)/);
     expect(errors).toEqual([]);
 
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
     console.log(`[live-view] screenshot: ${SCREENSHOT} (${await updates()} updates seen)`);
   });
 });

@@ -3,7 +3,7 @@
  * per cluster, run through the real pipeline from a CSV file, and each cluster's profile names
  * the columns its generator shifted.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -12,32 +12,9 @@ import { describe, expect, it } from 'vitest';
 import { ClusterProfiles } from '../../../src/cluster/cluster-profiles.js';
 import { validateConfig } from '../../../src/config/load-config.js';
 import { silentLogger } from '../../../src/log.js';
-import { mulberry32 } from '../../../src/losses/mulberry32.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
-
-const COLUMNS = ['cpu', 'mem', 'latency', 'errors', 'disk', 'net'];
-/** What each generated kind of record shifts, by +8 standard deviations over a base of 10. */
-const SHIFTED = [
-  ['latency', 'errors'],
-  ['cpu', 'mem'],
-  ['disk', 'net'],
-];
-
-function mixtureCsv(path: string, rows: number, seed: number): void {
-  const random = mulberry32(seed);
-  const normal = (): number =>
-    Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
-  const lines = [COLUMNS.join(',') + ',label,key'];
-  for (let i = 0; i < rows; i++) {
-    const kind = i % 3;
-    const cells = COLUMNS.map((c) =>
-      (10 + normal() + (SHIFTED[kind]!.includes(c) ? 8 : 0)).toFixed(3),
-    );
-    lines.push(`${cells.join(',')},${kind},host-${kind}-${i}`);
-  }
-  writeFileSync(path, lines.join('\n') + '\n');
-}
+import { COLUMNS, SHIFTED, mixtureCsv } from '../../helpers/profile-mixture.js';
 
 describe('cluster profiles', () => {
   it('name the columns the generator shifted for each cluster, in input units', async () => {
@@ -97,6 +74,70 @@ describe('cluster profiles', () => {
         return top.join('+');
       });
       expect(found.sort()).toEqual(SHIFTED.map((s) => [...s].sort().join('+')).sort());
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('go out with the event of a cluster born mid-stream, naming what its records hold', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-profiles-'));
+    try {
+      // Two kinds for the first 1,500 rows; then the third kind (disk and net high) appears.
+      const file = join(dir, 'mixture.csv');
+      mixtureCsv(file, 3_000, 7, (i) => (i < 1_500 ? i % 2 : i % 3));
+      const events = join(dir, 'events.jsonl');
+      const pipeline = await createPipeline(
+        validateConfig({
+          source: 'file',
+          file: { path: file },
+          decode: { fields: COLUMNS },
+          model: { kind: 'none' },
+          // Adaptive k as its own tests tune it, so that the new kind opens a cluster.
+          cluster: {
+            k: 2,
+            warmupSize: 300,
+            decay: { unit: 'batches', halfLife: 3 },
+            adaptive: { enabled: true, maxClusters: 3, patienceBatches: 2 },
+          },
+          sinks: { assignments: 'none', eventsFile: events },
+          http: { enabled: false },
+          log: { level: 'silent', statusIntervalMs: 0 },
+        }),
+        { logger: silentLogger, metrics: new Metrics({ defaultMetrics: false }) },
+      );
+      await pipeline.run();
+      const lifecycle = readFileSync(events, 'utf8')
+        .trim()
+        .split('\n')
+        .map(
+          (l) =>
+            JSON.parse(l) as {
+              type: string;
+              kind: string;
+              detail: {
+                batch: number;
+                profile?: {
+                  share: number;
+                  distinguishing: { feature: string; difference: number }[];
+                };
+              };
+            },
+        )
+        .filter((e) => e.type === 'lifecycle');
+      // The two seeded clusters, then exactly one born from the new kind of record.
+      const born = lifecycle.filter((e) => e.kind === 'born' && e.detail.batch > 0);
+      expect(born, JSON.stringify(lifecycle)).toHaveLength(1);
+      const profile = born[0]!.detail.profile!;
+      expect(
+        profile.distinguishing
+          .slice(0, 2)
+          .map((f) => f.feature)
+          .sort(),
+      ).toEqual(['disk', 'net']);
+      expect(profile.distinguishing[0]!.difference).toBeGreaterThan(2);
+      expect(profile.share).toBeGreaterThan(0);
+      // The event carries the summary, not every feature.
+      expect(profile).not.toHaveProperty('features');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -143,6 +143,41 @@ describe('LiveViewState', () => {
   });
 });
 
+describe('LiveViewState and cluster profiles', () => {
+  it('says what a born cluster holds in its event and passes the profiles on', () => {
+    const view = new LiveViewState();
+    const profile = {
+      weight: 40,
+      share: 0.25,
+      distinguishing: [
+        { feature: 'latency_ms', mean: 840.2, sd: 120, restMean: 95.1, difference: 3.14 },
+        { feature: 'errors', mean: 0.5, sd: 0.1, restMean: 0.02, difference: 1.5 },
+      ],
+      examples: ['host-7'],
+    };
+    view.onBatch({
+      ...liveBatch(1000, 1),
+      events: [
+        {
+          type: 'lifecycle',
+          kind: 'born',
+          at: 1000,
+          detail: { clusterId: 2, profile },
+        },
+      ],
+    });
+    const snap = view.snapshot({ profiles: [{ id: 2, ...profile }] });
+    expect(snap['events']).toEqual([
+      expect.objectContaining({
+        kind: 'born',
+        cluster: 2,
+        what: 'latency_ms 840 (rest 95.1, +3.1 sd), errors 0.500 (rest 0.0200, +1.5 sd)',
+      }),
+    ]);
+    expect(snap['profiles']).toEqual([{ id: 2, ...profile }]);
+  });
+});
+
 describe('HTTP endpoints of the live view', () => {
   it('serves the page at / and its data at /api/live, and lists them on a 404', async () => {
     const view = new LiveViewState();
