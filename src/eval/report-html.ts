@@ -76,7 +76,7 @@ function profileTable(report: EvaluationReport): string {
     '<p class="notes">At the end of the last pass, in the input\'s own units (before any scaling), ' +
     'recent records weighted more (half-life 10,000 records). "Sets it apart": the features whose ' +
     "mean differs most from the other clusters' records, in standard deviations of all records.</p>" +
-    '<table><tr><th>cluster</th><th>share</th><th>sets it apart (mean ± sd)</th><th>examples</th></tr>' +
+    '<table id="profiles"><tr><th>cluster</th><th>share</th><th>sets it apart (mean ± sd)</th><th>examples</th></tr>' +
     rows.join('') +
     '</table>'
   );
