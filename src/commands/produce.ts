@@ -14,12 +14,16 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { scanLabels } from '../eval/label-scan.js';
 import { createLogger, type Logger } from '../log.js';
-import { resolveFileSource } from '../sources/csv-file.js';
+import { JsonDecoder } from '../decode/json-decoder.js';
+import { InvalidTally } from '../pipeline/invalid-tally.js';
+import { isCsv, resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { compressionType } from '../sources/kafka-codecs.js';
+import type { SourceRecord } from '../sources/source.js';
 import { kafkaClientConfig } from '../sources/kafka-source.js';
 import { helpFor, parseEvaluationFlags, type FlagSpec } from './evaluation-flags.js';
 import { createProgressBar } from './progress-bar.js';
+import { EXIT_BAD_DATA, badData, invalidLines } from './run-summary.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   file: { type: 'string', help: 'JSONL file, or CSV with a header row (required)' },
@@ -150,13 +154,75 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect();
+  const check = new RecordCheck(decodeAsRunWill(config));
   try {
-    const sent = await send(producer, topic, config, rate, createProgressBar('produce', total));
-    process.stdout.write(`produced ${sent.toLocaleString('en')} records to ${topic}\n`);
+    const sent = await send(
+      producer,
+      topic,
+      config,
+      rate,
+      createProgressBar('produce', total),
+      check,
+    );
+    return produceSummary(config, topic, sent, check);
   } finally {
     await producer.disconnect();
   }
-  return 0;
+}
+
+/**
+ * How `run` will decode the topic: a CSV's rows go out as `{"features": [...], "label": ...}`
+ * (its decode.fields already chosen), a JSONL line as it is.
+ */
+function decodeAsRunWill(config: Config): Config['decode'] {
+  if (!isCsv(config.file)) return config.decode;
+  return { ...config.decode, fields: [], vectorField: 'features', labelField: 'label' };
+}
+
+/**
+ * Decodes every record produced as `run` will, without standardising, so that the end of
+ * `produce` can say how many of them `run` would send to the dead letters, and why.
+ */
+class RecordCheck {
+  readonly invalid = new InvalidTally();
+  invalidCount = 0;
+  private readonly decoder: JsonDecoder;
+
+  constructor(decode: Config['decode']) {
+    this.decoder = new JsonDecoder({ ...decode, standardize: false });
+  }
+
+  add(records: readonly SourceRecord[]): void {
+    this.decoder.voteDimension(records.map((r) => r.value));
+    for (const record of records) {
+      const decoded = this.decoder.decode(record.value);
+      if (decoded.ok) continue;
+      this.invalidCount += 1;
+      this.invalid.add(decoded.reason, record, decoded.message);
+    }
+  }
+}
+
+/** `produced 150 records to T`, and what run would reject; exit 65 when it would reject all. */
+function produceSummary(config: Config, topic: string, sent: number, check: RecordCheck): number {
+  const lines = [`produced ${sent.toLocaleString('en')} records to ${topic}`];
+  const invalid = check.invalidCount;
+  if (invalid > 0) {
+    const asFile: Config = { ...config, source: 'file' };
+    lines[0] +=
+      `; ${invalid.toLocaleString('en')} of them (${((100 * invalid) / sent).toFixed(1)} %) ` +
+      'will be dead-lettered by run, as decoded with these settings:';
+    lines.push(...invalidLines(check.invalid.byReason(), asFile));
+    if (isCsv(config.file)) {
+      const columns = resolveFileSource(asFile).decode.fields;
+      lines.push(`  features[i] is the column: ${columns.map((c, i) => `${i} ${c}`).join(', ')}`);
+    }
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  const verdict = badData(config, { recordsAssigned: sent - invalid, recordsInvalid: invalid });
+  if (verdict === undefined) return 0;
+  process.stderr.write(`streamclust produce: ${verdict}\n`);
+  return EXIT_BAD_DATA;
 }
 
 /** A CSV row goes to the topic as {"features": [...], "label": ...}, what `run` decodes by default. */
@@ -173,6 +239,7 @@ async function send(
   config: Config,
   rate: number,
   progress: ReturnType<typeof createProgressBar>,
+  check: RecordCheck,
 ): Promise<number> {
   const started = performance.now();
   const compression = compressionType(config.kafka.compression);
@@ -183,6 +250,7 @@ async function send(
       next: (chunk) => {
         // One send at a time, in file order; the file source waits on the settles.
         chain = chain.then(async () => {
+          check.add(chunk.records);
           const messages = chunk.records.map((r, i) => ({ key: String(sent + i), value: r.value }));
           await producer.send({ topic, acks: -1, messages, compression });
           sent += messages.length;

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -76,6 +76,36 @@ describeWithKafka('replay against a real Kafka broker', () => {
       features: [5.1, 3.5, 1.4, 0.2],
       label: 0,
     });
+  });
+
+  it('produce ends saying how many records run will dead-letter and why; exit 65 when all', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamclust-produce-'));
+    // A text column makes every row of a CSV invalid for run: named, with the column list.
+    const csv = join(dir, 'hosts.csv');
+    writeFileSync(csv, 'cpu,mem,host,label\n0.5,1.5,host0,0\n0.7,1.1,host1,1\n0.2,1.9,host2,0\n');
+    const texts = await runCli(['produce', '--file', csv, '--topic', uniqueName('hosts')], env());
+    expect(texts.code, texts.stderr).toBe(65);
+    expect(texts.stdout).toMatch(/^produced 3 records to /);
+    expect(texts.stdout).toContain(
+      '3 of them (100.0 %) will be dead-lettered by run, as decoded with these settings:\n' +
+        '  wrong_type: 3, e.g. line 2: features[2] is the string "host0", not a number\n' +
+        '  features[i] is the column: 0 cpu, 1 mem, 2 host',
+    );
+    expect(texts.stderr).toContain('streamclust produce: every record was invalid (3)');
+
+    // One bad line of three in a JSONL file: produced, reported, exit 0.
+    const jsonl = join(dir, 'events.jsonl');
+    writeFileSync(jsonl, '{"features":[1,2]}\n{"features":[1,\n{"features":[3,4]}\n');
+    const topic = uniqueName('events');
+    const oneBad = await runCli(['produce', '--file', jsonl, '--topic', topic], env());
+    expect(oneBad.code, oneBad.stderr).toBe(0);
+    expect(oneBad.stdout).toMatch(
+      new RegExp(
+        `^produced 3 records to ${topic}; 1 of them \\(33\\.3 %\\) will be dead-lettered by run, as decoded with these settings:\n` +
+          '  malformed_json: 1, e.g. line 2: ',
+      ),
+    );
+    expect(await readAll(topic)).toHaveLength(3);
   });
 
   it('produces digits, replays them with --train for 4 passes without committing or writing, training all along', async () => {
