@@ -34,7 +34,11 @@ import { assignmentOrigin, type Sink } from '../sinks/sink.js';
 import { resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { httpAuthToken } from '../sources/kafka-security.js';
-import { createKafkaSource, kafkaClientConfig } from '../sources/kafka-source.js';
+import {
+  createKafkaSource,
+  kafkaClientConfig,
+  missingInputTopic,
+} from '../sources/kafka-source.js';
 import type { Source } from '../sources/source.js';
 import { createSyntheticSource } from '../sources/synthetic-source.js';
 import { BatchProcessor, type ProcessorStatus } from './batch-processor.js';
@@ -304,6 +308,18 @@ export async function createPipeline(
     const batchDone = new Subject<void>();
     try {
       await openSink();
+      if (config.source === 'kafka' && options.source === undefined) {
+        // Said at once, not when kafka.missingTopicTimeoutMs runs out; /readyz says it too,
+        // and the lag monitor's polls clear it when the topic appears (or stop the run).
+        const missing = await missingInputTopic(config.kafka, logger).catch((error: unknown) => {
+          logger.debug('could not list the topics', { error: String(error) });
+          return undefined;
+        });
+        if (missing !== undefined) {
+          logger.warn(missing);
+          if (lag !== undefined) topicMissingSince = Date.now();
+        }
+      }
       lag?.start();
       await new Promise<void>((resolve, reject) => {
         abortRun = reject;

@@ -233,6 +233,37 @@ describeWithKafka('stalls that end (real broker)', () => {
     expect(cli.stderr()).not.toMatch(/unexpected error/);
   });
 
+  it('a misspelt input topic: said at once with the name it resembles, and on /readyz', async () => {
+    const topic = uniqueName('clicks');
+    await createTopic(topic, 1);
+    const cli = startCli([
+      ...kafkaRunArgs(kafkaBrokers().join(','), pipelineTopics('misspelt')),
+      '--topic',
+      `${topic}x`,
+      '--log-level',
+      'info',
+    ]);
+    try {
+      const url = await waitForHttpUrl(cli, 30_000);
+      // At start, not after kafka.missingTopicTimeoutMs (300 s by default).
+      await waitFor(() => cli.stderr().includes('does not exist on the brokers'), {
+        timeoutMs: 30_000,
+        message: () => `no word of the missing topic; stderr: ${cli.stderr().slice(-2000)}`,
+      });
+      expect(cli.stderr()).toContain(
+        `the input topic ${topic}x does not exist on the brokers ${kafkaBrokers().join(',')}; ` +
+          'waiting for it up to kafka.missingTopicTimeoutMs (300000 ms). ' +
+          `Fix: did you mean ${topic}? (kafka.inputTopic, --topic)`,
+      );
+      const ready = await fetch(`${url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.text()).toContain(`the input topic ${topic}x does not exist`);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+    }
+  });
+
   it('a checkpoint directory that stops being one mid-run: exit 69 with the fix, nothing committed unwritten', async () => {
     const kafka = new KafkaHelpers(kafkaBrokers());
     const topics = pipelineTopics('checkpoint-gone');
