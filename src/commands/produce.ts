@@ -20,7 +20,7 @@ import { isCsv, resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
 import { compressionType } from '../sources/kafka-codecs.js';
 import type { SourceRecord } from '../sources/source.js';
-import { kafkaClientConfig } from '../sources/kafka-source.js';
+import { firstContactClientConfig, kafkaClientConfig } from '../sources/kafka-source.js';
 import { helpFor, parseEvaluationFlags, type FlagSpec } from './evaluation-flags.js';
 import { createProgressBar } from './progress-bar.js';
 import { EXIT_BAD_DATA, badData, invalidLines } from './run-summary.js';
@@ -147,7 +147,9 @@ export async function produceMain(argv: readonly string[]): Promise<number> {
     partitionsFlag === undefined
       ? config.kafka.topicPartitions
       : Math.floor(number(values, 'partitions', 1, 1));
-  await ensureTopic(kafka, topic, partitions, config.kafka.topicReplicationFactor, logger);
+  // First contact with quick retries: a wrong broker is said in about a second.
+  const firstContact = new Kafka(firstContactClientConfig(config.kafka, logger));
+  await ensureTopic(firstContact, topic, partitions, config.kafka.topicReplicationFactor, logger);
   const { records: total } = await scanLabels(fileSource(config), config.decode.labelField);
   const producer = kafka.producer({
     allowAutoTopicCreation: false,

@@ -12,7 +12,7 @@ import { closest } from '../config/closest.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { kafkaClientConfig } from '../sources/kafka-source.js';
+import { firstContactClientConfig } from '../sources/kafka-source.js';
 import {
   createKafkaRangeSource,
   parseRangeBound,
@@ -61,7 +61,7 @@ async function resolveTopicRange(
   const start = from === undefined ? undefined : parseRangeBound('--from', from);
   const end = to === undefined ? undefined : parseRangeBound('--to', to);
   const logger = createLogger(config.log.level);
-  const admin = new Kafka(kafkaClientConfig(config.kafka, logger)).admin();
+  const admin = new Kafka(firstContactClientConfig(config.kafka, logger)).admin();
   await admin.connect();
   try {
     // At once, by name: asking kafkajs for the offsets of a missing topic retried for a minute

@@ -9,7 +9,14 @@ import { logLevel, type logCreator } from 'kafkajs';
 
 import type { Logger } from '../log.js';
 
-export function kafkaLogCreator(logger: Logger): logCreator {
+/**
+ * `errorsAs: 'debug'` for a client whose failure the command reports itself in one line (a
+ * command's first contact): its retries' connection errors would only repeat it.
+ */
+export function kafkaLogCreator(
+  logger: Logger,
+  { errorsAs = 'warn' }: { errorsAs?: 'warn' | 'debug' } = {},
+): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, ...rest } = log;
@@ -18,7 +25,7 @@ export function kafkaLogCreator(logger: Logger): logCreator {
         if (rest[key] !== undefined) fields[key] = key === 'error' ? String(rest[key]) : rest[key];
       }
       const text = `kafkajs: ${String(message)}`;
-      if (level === logLevel.ERROR) logger.warn(text, fields);
+      if (level === logLevel.ERROR && errorsAs === 'warn') logger.warn(text, fields);
       else logger.debug(text, fields);
     };
 }

@@ -34,6 +34,29 @@ describe('expected failures on the real CLI', () => {
     expect(debug.stderr).toMatch(/EADDRINUSE[\s\S]*\n\s+at /);
   });
 
+  it('a broker that refuses: produce and replay say so in one line after a few quick retries, exit 69', async () => {
+    // A port nobody listens on: taken, then given back.
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const refusing = (closed.address() as { port: number }).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    const brokers = ['--brokers', `127.0.0.1:${refusing}`];
+    for (const args of [
+      ['produce', '--file', 'test/fixtures/datasets/iris.csv', '--topic', 'iris', ...brokers],
+      ['replay', '--topic', 'iris', ...brokers],
+    ]) {
+      const started = Date.now();
+      const { code, stderr } = await runCli(args);
+      // Two retries of about half a second, not eight over close to a minute; no kafkajs lines.
+      expect(Date.now() - started, args[0]).toBeLessThan(20_000);
+      expect(code, stderr).toBe(69);
+      expect(stderr).toBe(
+        `streamclust: stopped: cannot reach the Kafka broker 127.0.0.1:${refusing} (connection refused). ` +
+          'Fix: check kafka.brokers (--brokers, KAFKA_BROKERS) and that the broker is up\n',
+      );
+    }
+  });
+
   it('a missing input file stops start-up naming the path, exit 78', async () => {
     const { code, stderr } = await runCli(['run', '--file', '/nonexistent/events.jsonl']);
     expect(code).toBe(78);
