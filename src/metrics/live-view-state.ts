@@ -300,7 +300,9 @@ function profileWords(profile: unknown): string | null {
   if (!Array.isArray(apart) || apart.length === 0) return null;
   const number = (v: unknown): string =>
     typeof v !== 'number' ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
-  return (apart as { feature?: unknown; mean?: unknown; restMean?: unknown; difference?: unknown }[])
+  return (
+    apart as { feature?: unknown; mean?: unknown; restMean?: unknown; difference?: unknown }[]
+  )
     .map((f) => {
       const d = typeof f.difference === 'number' ? f.difference : 0;
       return `${String(f.feature)} ${number(f.mean)} (rest ${number(f.restMean)}, ${d >= 0 ? '+' : ''}${d.toFixed(1)} sd)`;
