@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { DataRange, EvaluationReport } from '../eval/evaluation-report.js';
 import { scanLabels } from '../eval/label-scan.js';
-import { readCheckpoint } from '../sinks/checkpoint.js';
+import { readCheckpoint } from '../state/checkpoint.js';
 import { resolveFileSource } from '../sources/csv-file.js';
 import { runEvaluation } from '../eval/run-evaluation.js';
 import { createLogger, type Logger } from '../log.js';

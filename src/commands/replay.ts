@@ -12,7 +12,7 @@ import { closest } from '../config/closest.js';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import { createLogger } from '../log.js';
-import { firstContactClientConfig } from '../sources/kafka-source.js';
+import { firstContactClientConfig } from '../kafka/client.js';
 import {
   createKafkaRangeSource,
   parseRangeBound,

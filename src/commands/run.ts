@@ -11,7 +11,7 @@ import { createLogger } from '../log.js';
 import { createPipeline, type Pipeline, type PipelineStatus } from '../pipeline/create-pipeline.js';
 import { parseCommandFlags } from './command-line.js';
 import { badData, EXIT_BAD_DATA, outputsOf, runSummary } from './run-summary.js';
-import { redactSecrets } from '../sources/kafka-security.js';
+import { redactSecrets } from '../kafka/security.js';
 
 const FLAGS = {
   config: {

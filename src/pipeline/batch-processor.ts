@@ -34,14 +34,14 @@ import {
   type ModelState,
 } from '../model/model-state.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
-import { writeCheckpoint, type CheckpointFile } from '../sinks/checkpoint.js';
+import type { CheckpointFile } from '../state/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
 import { BatchAssigner } from './batch-assigner.js';
 import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
 import type { ClusterProfile } from '../cluster/cluster-profiles.js';
-import { Checkpointer, stateDigest, stateSettings } from './checkpointer.js';
+import { Checkpointer } from '../state/checkpointer.js';
 import { InvalidTally, type InvalidReason } from './invalid-tally.js';
 import { OnlineLearner, storeInputs } from './online-learner.js';
 import { SerialQueue } from '../serial-queue.js';
@@ -630,20 +630,15 @@ export class BatchProcessor {
         ? { version: 0, variables: pack([]), optimizer: pack([]) }
         : await this.trainer.getState();
     const memory = this.learner.memorySnapshot;
-    const path = await writeCheckpoint(this.deps.config.checkpoint.dir, {
-      writtenAt: new Date().toISOString(),
+    const path = await this.checkpointer.write(this.deps.config, {
       batches: this.counts.batches,
       records: this.counts.assigned + this.counts.invalid,
       inputDim: this.decoder.dim,
-      configDigest: stateDigest(this.deps.config),
-      stateSettings: stateSettings(this.deps.config),
       model: modelStateToJson(model),
       store: this.store.snapshot(),
       ...(memory === undefined ? {} : { memory }),
       decoder: this.decoder.statistics(),
-      offsets: this.checkpointer.offsets(),
     });
-    this.checkpointer.written();
     timer();
     this.deps.logger[why === 'shutdown' ? 'info' : 'debug']('checkpoint written', {
       path,

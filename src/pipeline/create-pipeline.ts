@@ -33,12 +33,9 @@ import { createKafkaSink } from '../sinks/kafka-sink.js';
 import { assignmentOrigin, type Sink } from '../sinks/sink.js';
 import { resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
-import { httpAuthToken } from '../sources/kafka-security.js';
-import {
-  createKafkaSource,
-  kafkaClientConfig,
-  missingInputTopic,
-} from '../sources/kafka-source.js';
+import { httpAuthToken } from '../kafka/security.js';
+import { kafkaClientConfig, missingInputTopic } from '../kafka/client.js';
+import { createKafkaSource } from '../sources/kafka-source.js';
 import type { Source } from '../sources/source.js';
 import { createSyntheticSource } from '../sources/synthetic-source.js';
 import { BatchProcessor, type ProcessorStatus } from './batch-processor.js';
@@ -49,8 +46,8 @@ import {
   readCheckpoint,
   type CheckpointFile,
   type SourceOffset,
-} from '../sinks/checkpoint.js';
-import { stateDifferences, stateDigest, stateSettings } from './checkpointer.js';
+} from '../state/checkpoint.js';
+import { stateDifferences, stateDigest, stateSettings } from '../state/checkpointer.js';
 import { fetchedBatches } from './micro-batch.js';
 import { assignmentsTarget, openWithRetry } from './open-sink.js';
 import { embedsApart } from './online-learner.js';

@@ -6,7 +6,7 @@
  * highest received when nothing is. Exactly-once delivery commits these offsets inside the
  * transaction that writes the outputs.
  */
-import type { SourceOffset } from '../sinks/checkpoint.js';
+import type { SourceOffset } from '../state/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
 
 interface PartitionState {

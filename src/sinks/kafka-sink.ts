@@ -18,8 +18,8 @@ import kafkajs, { Kafka, type Admin, type Producer, type TopicMessages } from 'k
 import type { Config } from '../config/schema.js';
 import { protocolType, RefusedError, StreamclustError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { compressionType } from '../sources/kafka-codecs.js';
-import { kafkaClientConfig } from '../sources/kafka-source.js';
+import { compressionType } from '../kafka/codecs.js';
+import { kafkaClientConfig } from '../kafka/client.js';
 import { assignmentJson, type BatchOutput, type DeadLetter, type Sink } from './sink.js';
 
 export async function createKafkaSink(

@@ -17,7 +17,7 @@ import { concat, defer, Observable, Subject } from 'rxjs';
 import type { Config } from '../config/schema.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { kafkaClientConfig } from './kafka-source.js';
+import { kafkaClientConfig } from '../kafka/client.js';
 import { RecordChunk, type Source, type SourceRecord } from './source.js';
 
 /** `--from` / `--to`: an offset for every partition, offsets per partition, or a time. */

@@ -12,7 +12,7 @@ import type { Consumer, Kafka } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import { RefusedError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { unreadableCodec } from './kafka-codecs.js';
+import { unreadableCodec } from '../kafka/codecs.js';
 
 /** How long the committed offsets may take before the error is logged without them. */
 const OFFSETS_TIMEOUT_MS = 5_000;

@@ -1,5 +1,6 @@
 /**
- * Decides when to checkpoint and remembers which source offsets the pipeline's state covers.
+ * Decides when to checkpoint, remembers which source offsets the pipeline's state covers, and
+ * writes the checkpoint with them (the file itself: checkpoint.ts).
  *
  * `settled` is called with every record once it is in the state (assigned, or dead-lettered),
  * in processing order; the offsets kept are the next offset to read per (topic, partition).
@@ -7,7 +8,12 @@
  * never splits a batch between "in the state" and "not yet".
  */
 import type { Config } from '../config/schema.js';
-import { configDigest, type SourceOffset } from '../sinks/checkpoint.js';
+import {
+  configDigest,
+  writeCheckpoint,
+  type CheckpointBody,
+  type SourceOffset,
+} from './checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
 
 export class Checkpointer {
@@ -64,10 +70,25 @@ export class Checkpointer {
     );
   }
 
-  written(): void {
+  /**
+   * Writes the pipeline's state with the offsets it covers and the settings it depends on, and
+   * starts counting towards the next checkpoint. Returns the file's path.
+   */
+  async write(
+    config: Config,
+    state: Omit<CheckpointBody, 'writtenAt' | 'configDigest' | 'stateSettings' | 'offsets'>,
+  ): Promise<string> {
+    const path = await writeCheckpoint(this.options.dir, {
+      writtenAt: new Date().toISOString(),
+      configDigest: stateDigest(config),
+      stateSettings: stateSettings(config),
+      ...state,
+      offsets: this.offsets(),
+    });
     this.batchesSince = 0;
     this.lastAt = Date.now();
     this.lastWrittenAt = this.lastAt;
+    return path;
   }
 
   offsets(): SourceOffset[] {

@@ -12,7 +12,7 @@ import type { Config } from '../../src/config/schema.js';
 import { createLogger } from '../../src/log.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import { createPipeline, type Pipeline } from '../../src/pipeline/create-pipeline.js';
-import { gzipCodec, lz4Codec, snappyCodec, zstdCodec } from '../../src/sources/kafka-codecs.js';
+import { gzipCodec, lz4Codec, snappyCodec, zstdCodec } from '../../src/kafka/codecs.js';
 import {
   NOTHING_LOST,
   badInputs,

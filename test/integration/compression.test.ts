@@ -26,7 +26,7 @@ import {
   zstdCodec,
   type KafkaCodec,
   type KafkaCompression,
-} from '../../src/sources/kafka-codecs.js';
+} from '../../src/kafka/codecs.js';
 import { createKafkaSource } from '../../src/sources/kafka-source.js';
 import { RecordChunk } from '../../src/sources/source.js';
 import { checkCoverage, pipelineTopics, runUntilDrained } from '../helpers/fault-records.js';

@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 
-import { readCheckpoint } from '../../src/sinks/checkpoint.js';
+import { readCheckpoint } from '../../src/state/checkpoint.js';
 import { startCli } from '../helpers/cli-process.js';
 import {
   KafkaHelpers,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { EXIT_REFUSED, RefusedError, describeRefusal } from '../../src/errors.js';
-import { CheckpointError } from '../../src/sinks/checkpoint.js';
+import { CheckpointError } from '../../src/state/checkpoint.js';
 
 /** What Node's fs calls throw, with the code and path they carry. */
 function fsError(code: string, path: string): NodeJS.ErrnoException {

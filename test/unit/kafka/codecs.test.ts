@@ -17,7 +17,7 @@ import {
   XERIAL_CHUNK_BYTES,
   zstdCodec,
   type KafkaCodec,
-} from '../../../src/sources/kafka-codecs.js';
+} from '../../../src/kafka/codecs.js';
 
 /** Repetitive text like a batch of JSON records, with random bytes mixed in. */
 function sample(bytes: number): Buffer {

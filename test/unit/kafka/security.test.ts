@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 
 import { loadConfig, validateConfig } from '../../../src/config/load-config.js';
 import { ConfigError } from '../../../src/errors.js';
-import { kafkaSecurity, redactSecrets } from '../../../src/sources/kafka-security.js';
+import { kafkaSecurity, redactSecrets } from '../../../src/kafka/security.js';
 import { runCli } from '../../helpers/cli-process.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'streamclust-secrets-'));

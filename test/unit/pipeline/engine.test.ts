@@ -12,7 +12,7 @@ import { Metrics } from '../../../src/metrics/metrics.js';
 import { modelStateFromJson } from '../../../src/model/model-state.js';
 import { TrainerPool } from '../../../src/model/trainer-pool.js';
 import { createPipeline } from '../../../src/pipeline/create-pipeline.js';
-import { readCheckpoint } from '../../../src/sinks/checkpoint.js';
+import { readCheckpoint } from '../../../src/state/checkpoint.js';
 import type { Assignment, Sink } from '../../../src/sinks/sink.js';
 import { DriftingMixture } from '../../../src/sources/drifting-mixture.js';
 import { runCli } from '../../helpers/cli-process.js';

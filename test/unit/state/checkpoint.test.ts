@@ -20,7 +20,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
   type CheckpointBody,
-} from '../../../src/sinks/checkpoint.js';
+} from '../../../src/state/checkpoint.js';
 
 function body(): CheckpointBody {
   const store = new OnlineKMeans({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { validateConfig } from '../../../src/config/load-config.js';
-import { Checkpointer } from '../../../src/pipeline/checkpointer.js';
+import { Checkpointer } from '../../../src/state/checkpointer.js';
 import type { SourceRecord } from '../../../src/sources/source.js';
 
 const record = (topic: string, partition: number, offset: string): SourceRecord =>
