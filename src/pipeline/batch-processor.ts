@@ -1,8 +1,9 @@
 /**
- * One micro-batch through the stages after batching, in three stages: decode → embed (worker);
- * assign and update (batch-assigner.ts: store, lifecycle, drift), then issue the write
- * (sink-writer.ts, retried while the sinks are away); await the acknowledgement → settle the
- * records' chunks (the source commits).
+ * One micro-batch through the stages after batching, in three stages: decode (decode-stage.ts)
+ * → embed (embedding-stage.ts, the worker); assign and update (batch-assigner.ts: store,
+ * lifecycle, drift), then issue the write (sink-writer.ts, retried while the sinks are away);
+ * await the acknowledgement → settle the records' chunks (the source commits). Checkpoints are
+ * decided and written by the Checkpointer (state/checkpointer.ts).
  *
  * Each stage takes one batch at a time, in order: the store is a single writer, and the order
  * of its updates is what makes a seeded run reproducible; while batch i waits for its
@@ -20,19 +21,13 @@
  * those steps (training.schedule).
  */
 import type { Config } from '../config/schema.js';
-import { JsonDecoder } from '../decode/json-decoder.js';
+import type { JsonDecoder } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { onlineKMeansOptionsFromConfig } from '../cluster/config.js';
 import { OnlineKMeans } from '../cluster/online-k-means.js';
 import type { DriftReport } from '../drift/drift-monitor.js';
-import { resolveLabels } from '../losses/positives.js';
-import {
-  modelStateFromJson,
-  modelStateToJson,
-  pack,
-  type ModelState,
-} from '../model/model-state.js';
+import { modelStateToJson, pack, type ModelState } from '../model/model-state.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
 import type { CheckpointFile } from '../state/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
@@ -42,8 +37,10 @@ import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
 import type { ClusterProfile } from '../cluster/cluster-profiles.js';
 import { Checkpointer } from '../state/checkpointer.js';
-import { InvalidTally, type InvalidReason } from './invalid-tally.js';
-import { OnlineLearner, storeInputs } from './online-learner.js';
+import type { InvalidReason } from './invalid-tally.js';
+import { DecodeStage, type DecodedRow } from './decode-stage.js';
+import { EmbeddingStage } from './embedding-stage.js';
+import { OnlineLearner } from './online-learner.js';
 import { SerialQueue } from '../serial-queue.js';
 import { SinkWriter } from './sink-writer.js';
 import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
@@ -60,15 +57,6 @@ interface PreparedBatch {
   endBatch: () => void;
   /** The valid records' features before standardisation (input-drift tests), rows × dim. */
   inputs: Float32Array | undefined;
-}
-
-interface DecodedRow {
-  record: SourceRecord;
-  label: number | undefined;
-  features: Float32Array;
-  /** Features before standardisation, kept while the store warms up. */
-  raw: Float32Array | undefined;
-  captured: string | number | boolean | null | undefined;
 }
 
 export interface BatchProcessorDeps {
@@ -107,13 +95,13 @@ export interface ProcessorStatus {
 
 export class BatchProcessor {
   private readonly deps: BatchProcessorDeps;
-  private readonly decoder: JsonDecoder;
+  private readonly decoding: DecodeStage;
+  private readonly embedding: EmbeddingStage;
   private storeNow: OnlineKMeans;
   private readonly learner: OnlineLearner;
   private readonly checkpointer: Checkpointer;
   /** Exactly-once only: which input offsets the outputs written so far complete. */
   private readonly watermarks: Watermarks | undefined;
-  private restartsCounted = 0;
   /** What the batches in flight await now (see `during`). */
   private readonly waits = new Set<{ stage: string; since: number }>();
   private readonly writer: SinkWriter;
@@ -127,18 +115,14 @@ export class BatchProcessor {
   private writeFailure: unknown;
   /** The first stage (decode, embed), one batch at a time, in order, ahead of the second. */
   private readonly firstStage = new SerialQueue();
-  private trainer: TrainerPool | undefined;
   private readonly warmup: WarmupBuffer;
   private warmupTimer: NodeJS.Timeout | undefined;
   private readonly counts = { assigned: 0, invalid: 0, batches: 0 };
-  private readonly invalid = new InvalidTally();
-  private modelVersion = 0;
 
   constructor(deps: BatchProcessorDeps) {
     this.deps = deps;
-    const { cluster, losses, decode } = deps.config;
-    const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
-    this.decoder = new JsonDecoder(decode, capture);
+    const { cluster } = deps.config;
+    this.decoding = new DecodeStage(deps);
     this.checkpointer = new Checkpointer(deps.config.checkpoint);
     const exactlyOnce =
       deps.config.source === 'kafka' && deps.config.kafka.delivery === 'exactly-once';
@@ -153,6 +137,11 @@ export class BatchProcessor {
             ...(resume.memory === undefined ? {} : { memory: resume.memory }),
           },
     );
+    this.embedding = new EmbeddingStage({
+      ...deps,
+      learner: this.learner,
+      during: (stage, work) => this.during(stage, work),
+    });
     if (resume === undefined) {
       this.storeNow = new OnlineKMeans(
         onlineKMeansOptionsFromConfig(cluster, this.storeDim(this.decoder.dim), cluster.seed),
@@ -161,7 +150,6 @@ export class BatchProcessor {
       this.storeNow = OnlineKMeans.restore(resume.store);
       this.decoder.restore(resume.decoder);
       this.checkpointer.resumeFrom(resume.offsets, Date.parse(resume.writtenAt));
-      this.modelVersion = resume.model.version;
       deps.metrics.storeReady.set(this.store.ready ? 1 : 0);
     }
     this.writer = new SinkWriter(deps.sink, deps.logger);
@@ -173,6 +161,14 @@ export class BatchProcessor {
   /** The centroid store (single writer: this processor). */
   get store(): OnlineKMeans {
     return this.storeNow;
+  }
+
+  private get decoder(): JsonDecoder {
+    return this.decoding.decoder;
+  }
+
+  private get trainer(): TrainerPool | undefined {
+    return this.embedding.trainer;
   }
 
   /**
@@ -239,7 +235,7 @@ export class BatchProcessor {
     return {
       recordsAssigned: this.counts.assigned,
       recordsInvalid: this.counts.invalid,
-      invalidReasons: this.invalid.byReason(),
+      invalidReasons: this.decoding.invalid.byReason(),
       batches: this.counts.batches,
       clusters: this.store.ready ? this.store.clusterCount : 0,
       storeReady: this.store.ready,
@@ -248,7 +244,7 @@ export class BatchProcessor {
         needed: this.warmup.needed,
       },
       lastLoss: this.learner.lastLoss,
-      modelVersion: Math.max(this.modelVersion, this.learner.modelVersion),
+      modelVersion: Math.max(this.embedding.modelVersion, this.learner.modelVersion),
       storeVersion: this.store.version,
       lastCheckpointAt: this.checkpointer.lastWrittenAt,
       workerRestarts: this.trainer?.restarts ?? 0,
@@ -300,44 +296,13 @@ export class BatchProcessor {
 
   /** First stage: decode, and embed with the current weights. */
   private async prepare(records: SourceRecord[]): Promise<PreparedBatch> {
-    const { metrics } = this.deps;
-    const endBatch = metrics.batchDuration.startTimer();
-    const decodeTimer = metrics.stageDuration.startTimer({ stage: 'decode' });
-    const valid: DecodedRow[] = [];
-    const deadLetters: DeadLetter[] = [];
-    const keepRaw = !this.store.ready;
-    const vote = this.decoder.voteDimension(records.map((r) => r.value));
-    if (vote !== undefined)
-      this.deps.logger.info('input dimension taken from the first batch (decode.dim 0)', {
-        ...vote,
-        other: 'records of other lengths go to the dead letters; set decode.dim to declare it',
-      });
-    // The valid records' features before standardisation: for the input-drift tests and the
-    // cluster profiles.
-    const dim = this.decoder.dim;
-    const inputs = dim > 0 ? new Float32Array(records.length * dim) : undefined;
-    for (const record of records) {
-      const decoded = this.decoder.decode(record.value, keepRaw, inputs, valid.length * dim);
-      if (decoded.ok) {
-        valid.push({
-          record,
-          label: decoded.label,
-          features: decoded.features,
-          raw: decoded.raw,
-          captured: decoded.captured,
-        });
-      } else {
-        deadLetters.push({ record, reason: decoded.reason, message: decoded.message });
-        metrics.recordsInvalid.inc({ reason: decoded.reason });
-        this.invalid.add(decoded.reason, record, decoded.message);
-      }
-    }
-    metrics.recordsDecoded.inc(valid.length);
-    decodeTimer();
+    const endBatch = this.deps.metrics.batchDuration.startTimer();
+    const { valid, deadLetters, inputs } = this.decoding.decode(records, !this.store.ready);
     const beforeStore = !this.store.ready;
-    const raw = inputs?.subarray(0, valid.length * dim);
     const embedded =
-      valid.length > 0 ? { ...(await this.embed(valid)), ...(raw && { raw }) } : undefined;
+      valid.length > 0
+        ? { ...(await this.embed(valid)), ...(inputs && { raw: inputs }) }
+        : undefined;
     return {
       records,
       valid,
@@ -345,7 +310,7 @@ export class BatchProcessor {
       embedded,
       beforeStore,
       endBatch,
-      inputs: this.driftWatch.wantsRaw ? raw : undefined,
+      inputs: this.driftWatch.wantsRaw ? inputs : undefined,
     };
   }
 
@@ -369,7 +334,9 @@ export class BatchProcessor {
     if (embedded !== undefined) {
       if (this.store.ready) {
         // Embedded while the store was starting: the network has been pretrained since.
-        ready.push(batch.beforeStore ? await this.embedAgain(embedded) : embedded);
+        ready.push(
+          batch.beforeStore ? await this.embedding.again(embedded, this.counts.batches) : embedded,
+        );
       } else if (this.warmup.add({ ...embedded, raw: rawFeatures(valid, this.decoder.dim) }))
         await this.startStore('warm-up sample complete');
       else this.armWarmupTimer();
@@ -402,67 +369,14 @@ export class BatchProcessor {
   }
 
   private async embed(rows: DecodedRow[]): Promise<EmbeddedBatch> {
-    const { config, metrics } = this.deps;
     const dim = this.decoder.dim;
-    const features = new Float32Array(rows.length * dim);
-    rows.forEach((row, i) => features.set(row.features, i * dim));
-    const base = {
-      records: rows.map((r) => r.record),
-      labels: rows.map((r) => r.label),
-      features,
-    };
-    if (!this.learner.hasNetwork) {
-      if (!this.store.ready && this.store.dim !== dim) {
-        const { cluster } = config;
-        this.storeNow = new OnlineKMeans(onlineKMeansOptionsFromConfig(cluster, dim, cluster.seed));
-      }
-      return { ...base, losses: {}, embeddings: features.slice(), modelVersion: 0 };
+    // Without a network the store clusters the scaled input, whose dimension the first record
+    // may have fixed only now.
+    if (!this.learner.hasNetwork && !this.store.ready && this.store.dim !== dim) {
+      const { cluster } = this.deps.config;
+      this.storeNow = new OnlineKMeans(onlineKMeansOptionsFromConfig(cluster, dim, cluster.seed));
     }
-    this.trainer ??= await this.deps.startTrainer(
-      dim,
-      this.deps.resume === undefined ? undefined : modelStateFromJson(this.deps.resume.model),
-    );
-    // Positives from a record field or key are not in the replay memory: those sources train
-    // on the arriving batch itself, inside the step that embeds it.
-    const train = !this.learner.replays && this.store.ready && this.learner.shouldTrain();
-    const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
-    const trainer = this.trainer;
-    const result = await this.during('the trainer worker', () =>
-      trainer.step({
-        // The buffer is transferred to the worker: keep our own copy for the drift statistics.
-        features: features.slice(),
-        rows: rows.length,
-        train,
-        phase: this.learner.phase(),
-        seed: this.counts.batches,
-        ...(train ? { ...storeInputs(this.store), ...this.labels(rows) } : {}),
-      }),
-    );
-    timer();
-    const restarted = this.trainer.restarts - this.restartsCounted;
-    if (restarted > 0) metrics.workerRestarts.inc(restarted);
-    this.restartsCounted = this.trainer.restarts;
-    this.modelVersion = result.modelVersion;
-    this.learner.observe(result);
-    return {
-      ...base,
-      losses: result.trained
-        ? { ...result.losses, ...(result.total === undefined ? {} : { total: result.total }) }
-        : {},
-      embeddings: result.embeddings,
-      modelVersion: result.modelVersion,
-    };
-  }
-
-  /** Miner labels from a record field or the record key (losses.positives.source). */
-  private labels(rows: DecodedRow[]): { labels?: Int32Array } {
-    const source = this.deps.config.losses.positives.source;
-    const n = rows.length;
-    if (source === 'field')
-      return { labels: resolveLabels('field', { n, fieldValues: rows.map((r) => r.captured) }) };
-    if (source === 'key')
-      return { labels: resolveLabels('key', { n, keys: rows.map((r) => r.record.key) }) };
-    return {};
+    return this.embedding.embed(rows, dim, this.store, this.counts.batches);
   }
 
   private armWarmupTimer(): void {
@@ -495,7 +409,7 @@ export class BatchProcessor {
     clearTimeout(this.warmupTimer);
     const batches = await this.warmup.take(
       (raw) => this.decoder.standardizeNow(raw),
-      (features, rows) => this.embedOnly(features, rows),
+      (features, rows) => this.embedding.embedOnly(features, rows, this.counts.batches),
       async (standardized) => {
         for (const f of standardized) this.learner.remember(f, this.decoder.dim);
         const trainer = this.trainer;
@@ -518,29 +432,6 @@ export class BatchProcessor {
     this.deps.metrics.storeReady.set(1);
     this.deps.metrics.clusters.set(this.store.clusterCount);
     await this.assignAndWrite(batches, []).settled;
-  }
-
-  private async embedAgain(batch: EmbeddedBatch): Promise<EmbeddedBatch> {
-    const again = await this.embedOnly(batch.features, batch.records.length);
-    return { ...batch, ...again };
-  }
-
-  /** Embeds rows with the current model, without training (the waiting records at start). */
-  private async embedOnly(
-    features: Float32Array,
-    rows: number,
-  ): Promise<{ embeddings: Float32Array; modelVersion: number }> {
-    if (this.trainer === undefined) return { embeddings: features.slice(), modelVersion: 0 };
-    const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
-    const result = await this.trainer.step({
-      features: features.slice(),
-      rows,
-      train: false,
-      phase: 'full',
-      seed: this.counts.batches,
-    });
-    timer();
-    return { embeddings: result.embeddings, modelVersion: result.modelVersion };
   }
 
   /**
