@@ -33,6 +33,16 @@ export type Decoded =
     }
   | { ok: false; reason: DecodeReason; message: string };
 
+/** What `parse` gives: the record's features before standardisation, its label as it is. */
+export type Parsed =
+  | {
+      ok: true;
+      raw: Float32Array;
+      label: number | string | undefined;
+      captured?: string | number | boolean | null;
+    }
+  | { ok: false; reason: DecodeReason; message: string };
+
 export type DecoderOptions = Config['decode'];
 
 export interface DecoderStatistics {
@@ -43,6 +53,9 @@ export interface DecoderStatistics {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+type FeaturesOrFailure =
+  { ok: true; features: Float32Array } | { ok: false; reason: DecodeReason; message: string };
 
 export class JsonDecoder {
   private readonly options: DecoderOptions;
@@ -114,14 +127,22 @@ export class JsonDecoder {
   }
 
   /**
-   * `keepRaw`: also return the features before standardisation (a copy), for records that
-   * will be standardised again with later statistics (see `standardizeNow`).
-   */
-  /**
    * `keepRaw` returns the features before standardisation with the record; `rawInto` copies
    * them into a caller's array at `rawAt` instead (one array per batch, none per record).
    */
   decode(value: Buffer | null, keepRaw = false, rawInto?: Float32Array, rawAt = 0): Decoded {
+    const parsed = this.parse(value);
+    if (!parsed.ok) return parsed;
+    rawInto?.set(parsed.raw, rawAt);
+    return this.accept(parsed.raw, parsed.label, parsed.captured, keepRaw, true);
+  }
+
+  /**
+   * The part of decoding that needs no running state, which a decode worker does
+   * (decode-worker.ts): the value checked and parsed, its features read (before
+   * standardisation), its label and captured field as they are in the record.
+   */
+  parse(value: Buffer | Uint8Array | null): Parsed {
     if (value === null) return fail('null_value', 'the record has no value (null)');
     if (value.length === 0) return fail('empty_value', 'the record value is empty');
     if (value.length > this.options.maxRecordBytes) {
@@ -160,16 +181,36 @@ export class JsonDecoder {
     }
     const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
     if (!raw.ok) return raw;
-    const label = this.labelOf(object[this.options.labelField]);
-    const kept = keepRaw ? raw.features.slice() : undefined;
-    rawInto?.set(raw.features, rawAt);
+    const label = object[this.options.labelField];
+    return {
+      ok: true,
+      raw: raw.features,
+      label: typeof label === 'number' || typeof label === 'string' ? label : undefined,
+      ...(this.captureField === undefined ? {} : { captured: scalar(object[this.captureField]) }),
+    };
+  }
+
+  /**
+   * The part that keeps running state, in input order: the label's id, the features
+   * standardised with (and added to) the running statistics. `raw` is standardised in place
+   * when `owned` (a fresh array of parse's), else copied first.
+   */
+  accept(
+    raw: Float32Array,
+    label: number | string | undefined,
+    captured: string | number | boolean | null | undefined,
+    keepRaw = false,
+    owned = false,
+  ): Decoded {
+    const kept = keepRaw ? raw.slice() : undefined;
+    const features = owned ? raw : raw.slice();
     const decoded: Decoded = {
       ok: true,
-      features: this.options.standardize ? this.standardize(raw.features) : raw.features,
-      label,
+      features: this.options.standardize ? this.standardize(features) : features,
+      label: this.labelOf(label),
       ...(kept === undefined ? {} : { raw: kept }),
     };
-    if (this.captureField !== undefined) decoded.captured = scalar(object[this.captureField]);
+    if (this.captureField !== undefined) decoded.captured = captured ?? null;
     return decoded;
   }
 
@@ -190,7 +231,7 @@ export class JsonDecoder {
     return [...this.labelIds.keys()];
   }
 
-  private fromVector(object: Record<string, unknown>): Decoded {
+  private fromVector(object: Record<string, unknown>): FeaturesOrFailure {
     const field = this.options.vectorField;
     if (!(field in object)) return fail('missing_field', `the field "${field}" is missing`);
     const vector = object[field];
@@ -212,10 +253,10 @@ export class JsonDecoder {
       features[i] = v;
     }
     if (this.dimension === 0) this.dimension = vector.length;
-    return { ok: true, features, label: undefined };
+    return { ok: true, features };
   }
 
-  private fromFields(object: Record<string, unknown>): Decoded {
+  private fromFields(object: Record<string, unknown>): FeaturesOrFailure {
     const features = new Float32Array(this.options.fields.length);
     for (const [i, name] of this.options.fields.entries()) {
       if (!(name in object)) return fail('missing_field', `the field "${name}" is missing`);
@@ -225,7 +266,7 @@ export class JsonDecoder {
       if (!Number.isFinite(v)) return fail('non_finite', `the field "${name}" is not finite`);
       features[i] = v;
     }
-    return { ok: true, features, label: undefined };
+    return { ok: true, features };
   }
 
   private standardize(features: Float32Array): Float32Array {
@@ -300,7 +341,10 @@ export class JsonDecoder {
   }
 }
 
-function fail(reason: DecodeReason, message: string): Decoded {
+function fail(
+  reason: DecodeReason,
+  message: string,
+): { ok: false; reason: DecodeReason; message: string } {
   return { ok: false, reason, message };
 }
 

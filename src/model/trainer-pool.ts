@@ -25,13 +25,13 @@
  * deep-clustering head, which never changes an embedding: the same encoder and decoder), and an embedding's `modelVersion` is the number of updates that replica had
  * taken when it embedded the batch: at most the steps still on their way behind the trainer.
  */
-import { fileURLToPath } from 'node:url';
 import type { Worker } from 'node:worker_threads';
 
 import { Piscina } from 'piscina';
 
 import type { LossesConfig } from '../losses/config.js';
 import { SerialQueue } from '../serial-queue.js';
+import { workerLocation } from '../worker-location.js';
 import type { Logger } from '../log.js';
 import type { BackendRequest } from './backend.js';
 import { cloneModelState, pack, type ModelState, type PackedTensors } from './model-state.js';
@@ -92,15 +92,8 @@ interface Embedder {
   broken: boolean;
 }
 
-function workerLocation(): { filename: string; execArgv: string[] } {
-  // From source (vitest, tsx) the worker is the .ts file, loaded through tsx; built, the .js.
-  const fromSource = import.meta.url.endsWith('.ts');
-  const file = new URL(`../../workers/trainer-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url);
-  return { filename: fileURLToPath(file), execArgv: fromSource ? ['--import', 'tsx'] : [] };
-}
-
 function newReplica(): Replica {
-  const { filename, execArgv } = workerLocation();
+  const { filename, execArgv } = workerLocation('trainer-worker');
   return {
     pool: new Piscina({
       filename,

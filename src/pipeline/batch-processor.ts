@@ -292,12 +292,13 @@ export class BatchProcessor {
     await this.settling.idle();
     await this.learner.stop();
     await this.trainer?.close();
+    await this.decoding.close();
   }
 
   /** First stage: decode, and embed with the current weights. */
   private async prepare(records: SourceRecord[]): Promise<PreparedBatch> {
     const endBatch = this.deps.metrics.batchDuration.startTimer();
-    const { valid, deadLetters, inputs } = this.decoding.decode(records, !this.store.ready);
+    const { valid, deadLetters, inputs } = await this.decoding.decode(records, !this.store.ready);
     const beforeStore = !this.store.ready;
     const embedded =
       valid.length > 0

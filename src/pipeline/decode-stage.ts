@@ -3,9 +3,15 @@
  * invalid ones turned into dead letters with their reason (counted on /metrics and for the
  * end-of-run summary). The valid records' features before standardisation land in one
  * Float32Array, rows × dim, for the input-drift tests and the cluster profiles.
+ *
+ * With `decode.thread` worker (the Kafka source's default) the parsing runs on a worker thread
+ * of its own, so that the main thread, which also reads Kafka and writes the outputs, only
+ * standardises and labels the rows, in input order (the running statistics are one state).
  */
 import type { Config } from '../config/schema.js';
-import { JsonDecoder } from '../decode/json-decoder.js';
+import type { DecodeResponse } from '../decode/decode-protocol.js';
+import { DecodeWorkerClient } from '../decode/decode-worker-client.js';
+import { JsonDecoder, type DecodeReason } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter } from '../sinks/sink.js';
@@ -32,25 +38,46 @@ export class DecodeStage {
   readonly decoder: JsonDecoder;
   /** Invalid records by reason, each with its first example. */
   readonly invalid = new InvalidTally();
+  /** Parses off the main thread (decode.thread), once the input dimension is known. */
+  private readonly worker: DecodeWorkerClient | undefined;
+  /** Batches parsed by the worker so far. */
+  batchesInWorker = 0;
 
   constructor(private readonly deps: { config: Config; logger: Logger; metrics: Metrics }) {
-    const { losses, decode } = deps.config;
+    const { losses, decode, source } = deps.config;
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
+    const inWorker = decode.thread === 'worker' || (decode.thread === 'auto' && source === 'kafka');
+    this.worker = inWorker
+      ? new DecodeWorkerClient({ options: decode, captureField: capture })
+      : undefined;
   }
 
   /** `keepRaw`: keep each row's features before standardisation (while the store warms up). */
-  decode(records: readonly SourceRecord[], keepRaw: boolean): DecodedBatch {
+  async decode(records: readonly SourceRecord[], keepRaw: boolean): Promise<DecodedBatch> {
     const { metrics, logger } = this.deps;
     const timer = metrics.stageDuration.startTimer({ stage: 'decode' });
-    const valid: DecodedRow[] = [];
-    const deadLetters: DeadLetter[] = [];
-    const vote = this.decoder.voteDimension(records.map((r) => r.value));
+    const values = records.map((r) => r.value);
+    const vote = this.decoder.voteDimension(values);
     if (vote !== undefined)
       logger.info('input dimension taken from the first batch (decode.dim 0)', {
         ...vote,
         other: 'records of other lengths go to the dead letters; set decode.dim to declare it',
       });
+    const batch =
+      (await this.inWorker(records, values, keepRaw)) ?? this.onMainThread(records, keepRaw);
+    metrics.recordsDecoded.inc(batch.valid.length);
+    timer();
+    return batch;
+  }
+
+  async close(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  private onMainThread(records: readonly SourceRecord[], keepRaw: boolean): DecodedBatch {
+    const valid: DecodedRow[] = [];
+    const deadLetters: DeadLetter[] = [];
     const dim = this.decoder.dim;
     const inputs = dim > 0 ? new Float32Array(records.length * dim) : undefined;
     for (const record of records) {
@@ -63,14 +90,72 @@ export class DecodeStage {
           raw: decoded.raw,
           captured: decoded.captured,
         });
-      } else {
-        deadLetters.push({ record, reason: decoded.reason, message: decoded.message });
-        metrics.recordsInvalid.inc({ reason: decoded.reason });
-        this.invalid.add(decoded.reason, record, decoded.message);
-      }
+      } else this.deadLetter(deadLetters, record, decoded.reason, decoded.message);
     }
-    metrics.recordsDecoded.inc(valid.length);
-    timer();
     return { valid, deadLetters, inputs: inputs?.subarray(0, valid.length * dim) };
+  }
+
+  /**
+   * The worker parses, then the rows are standardised and labelled here, in input order.
+   * Undefined (decode on the main thread) before the dimension is known, or when the worker
+   * failed: the batch is decoded all the same, only not beside the main thread.
+   */
+  private async inWorker(
+    records: readonly SourceRecord[],
+    values: readonly (Buffer | null)[],
+    keepRaw: boolean,
+  ): Promise<DecodedBatch | undefined> {
+    const dim = this.decoder.dim;
+    if (this.worker === undefined || this.worker.failure !== undefined || dim === 0)
+      return undefined;
+    let response: DecodeResponse;
+    try {
+      response = await this.worker.decode(dim, values);
+    } catch (error) {
+      this.deps.logger.warn('the decode worker failed: decoding on the main thread from now on', {
+        error: String(error),
+      });
+      return undefined;
+    }
+    this.batchesInWorker += 1;
+    const valid: DecodedRow[] = [];
+    const deadLetters: DeadLetter[] = [];
+    const failures = response.failures;
+    let failure = 0;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      if (response.ok[i] !== 1) {
+        const f = failures[failure++]!;
+        this.deadLetter(deadLetters, record, f.reason, f.message);
+        continue;
+      }
+      const row = valid.length;
+      const decoded = this.decoder.accept(
+        response.raw.subarray(row * dim, (row + 1) * dim),
+        response.labels[row],
+        response.captured?.[row],
+        keepRaw,
+      );
+      if (!decoded.ok) continue;
+      valid.push({
+        record,
+        label: decoded.label,
+        features: decoded.features,
+        raw: decoded.raw,
+        captured: decoded.captured,
+      });
+    }
+    return { valid, deadLetters, inputs: response.raw };
+  }
+
+  private deadLetter(
+    deadLetters: DeadLetter[],
+    record: SourceRecord,
+    reason: DecodeReason,
+    message: string,
+  ): void {
+    deadLetters.push({ record, reason, message });
+    this.deps.metrics.recordsInvalid.inc({ reason });
+    this.invalid.add(reason, record, message);
   }
 }
