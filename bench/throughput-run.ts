@@ -38,6 +38,8 @@ export interface ThroughputRun {
   batch?: Record<string, unknown>;
   /** streamclust only: overrides of the `drift` section. */
   drift?: Record<string, unknown>;
+  /** streamclust only: overrides of the `decode` section. */
+  decode?: Record<string, unknown>;
 }
 
 export interface ThroughputFigures {
@@ -177,6 +179,7 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
     training: run.training ?? {},
     batch: run.batch ?? {},
     drift: run.drift ?? {},
+    decode: run.decode ?? {},
     http: { enabled: false },
     log: { level: 'silent', statusIntervalMs: 0 },
   });

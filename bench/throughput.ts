@@ -3,9 +3,9 @@
  * seeded 8-cluster mixture is produced once to a 6-partition topic, then drained by
  * - the ceiling: a plain kafkajs consumer that parses every record, produces one small JSON
  *   output per input (acks -1) and commits after the send (bench/throughput-run.ts);
- * - streamclust with the defaults (training on every batch), with training off (and without the
- *   input-drift tests, which run on the main thread), and with training on 10 % of the batches
- *   (`training.mode: fraction`).
+ * - streamclust with the defaults (training on every batch), with training off (and parsing on
+ *   the main thread instead of the decode worker, and without the input-drift tests, which run
+ *   on the main thread), and with training on 10 % of the batches (`training.mode: fraction`).
  * Every run is a process of its own with a fresh consumer group; the configurations are
  * interleaved (A B C D, A B C D, …) so that a noisy moment of the machine does not fall on one
  * of them, and each figure is the median of the rounds. Printed per configuration: records/s,
@@ -34,12 +34,20 @@ interface Configuration {
   kind: ThroughputRun['kind'];
   training?: Record<string, unknown>;
   drift?: Record<string, unknown>;
+  decode?: Record<string, unknown>;
 }
 
 const CONFIGURATIONS: Configuration[] = [
   { name: 'kafkajs ceiling', kind: 'ceiling' },
   { name: 'streamclust, defaults', kind: 'streamclust' },
   { name: 'streamclust, training off', kind: 'streamclust', training: { mode: 'off' } },
+  // What parsing on a worker thread (decode.thread, the Kafka source's default) gains.
+  {
+    name: 'streamclust, training off, parsed on the main thread',
+    kind: 'streamclust',
+    training: { mode: 'off' },
+    decode: { thread: 'main' },
+  },
   // What the input-drift tests cost on the main thread, which bounds training off.
   {
     name: 'streamclust, training off, no input-drift tests',
@@ -129,6 +137,7 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
             group: `tp-d${dim}-r${round}-c${index}`,
             ...(c.training === undefined ? {} : { training: c.training }),
             ...(c.drift === undefined ? {} : { drift: c.drift }),
+            ...(c.decode === undefined ? {} : { decode: c.decode }),
           });
           console.error(
             `throughput: d = ${dim}, round ${round + 1}, ${c.name}: ${Math.round(figures.recordsPerSecond).toLocaleString('en')} records/s`,
