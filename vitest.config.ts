@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Two projects: unit tests need nothing but Node; integration tests get a real Kafka broker
-// from the global setup (or the one KAFKA_BROKERS names). `npm test` (scripts/test.mjs) runs both
+// Two projects: unit tests need no broker (those of test/unit/browser drive Chromium);
+// integration tests get a real Kafka broker from the global setup (or the one KAFKA_BROKERS
+// names). `npm test` (scripts/test.mjs) runs both
 // in two vitest processes at once, because one vitest run starts a project without file
 // parallelism only after every other file has finished. Each project's log
 // opens with the TensorFlow.js backend the tests train on.

@@ -12,13 +12,13 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { validateConfig } from '../../src/config/load-config.js';
-import { silentLogger } from '../../src/log.js';
-import { Metrics } from '../../src/metrics/metrics.js';
-import { createPipeline, type Pipeline } from '../../src/pipeline/create-pipeline.js';
-import { describeWithChromium, launchChromium, type Browser } from '../helpers/browser.js';
-import { REPO_ROOT } from '../helpers/cli-process.js';
-import { waitFor } from '../helpers/kafka.js';
+import { validateConfig } from '../../../src/config/load-config.js';
+import { silentLogger } from '../../../src/log.js';
+import { Metrics } from '../../../src/metrics/metrics.js';
+import { createPipeline, type Pipeline } from '../../../src/pipeline/create-pipeline.js';
+import { describeWithChromium, launchChromium, type Browser } from '../../helpers/browser.js';
+import { REPO_ROOT } from '../../helpers/cli-process.js';
+import { waitFor } from '../../helpers/kafka.js';
 
 const SCREENSHOT = join(REPO_ROOT, 'test-results', 'live-view.png');
 

@@ -12,9 +12,9 @@ import { pathToFileURL } from 'node:url';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
-import { describeWithChromium, launchChromium, type Browser } from '../helpers/browser.js';
-import { REPO_ROOT, runCli } from '../helpers/cli-process.js';
-import { COLUMNS, SHIFTED, mixtureCsv } from '../helpers/profile-mixture.js';
+import { describeWithChromium, launchChromium, type Browser } from '../../helpers/browser.js';
+import { REPO_ROOT, runCli } from '../../helpers/cli-process.js';
+import { COLUMNS, SHIFTED, mixtureCsv } from '../../helpers/profile-mixture.js';
 
 const SCREENSHOT = join(REPO_ROOT, 'test-results', 'report.png');
 
