@@ -116,7 +116,7 @@ const decodeSchema = z
     labelValues: z.array(z.string()).default([]),
     maxRecordBytes: positiveInt.default(1_048_576),
     maxInvalidShare: z.number().min(0).max(1).default(1),
-    thread: z.enum(['auto', 'main', 'worker']).default('auto'),
+    thread: z.enum(['main', 'worker']).default('main'),
     standardize: z.boolean().default(true),
     clip: z.number().min(0).default(5),
     schemaVersionField: z.string().default(''),

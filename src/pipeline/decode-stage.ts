@@ -4,9 +4,10 @@
  * end-of-run summary). The valid records' features before standardisation land in one
  * Float32Array, rows × dim, for the input-drift tests and the cluster profiles.
  *
- * With `decode.thread` worker (the Kafka source's default) the parsing runs on a worker thread
- * of its own, so that the main thread, which also reads Kafka and writes the outputs, only
- * standardises and labels the rows, in input order (the running statistics are one state).
+ * With `decode.thread: worker` the parsing runs on a worker thread of its own, so that the main
+ * thread, which also reads Kafka and writes the outputs, only standardises and labels the rows,
+ * in input order (the running statistics are one state). Off by default: on 2 cores with the
+ * broker beside it, it gained no throughput and cost CPU (README, "Throughput").
  */
 import type { Config } from '../config/schema.js';
 import type { DecodeResponse } from '../decode/decode-protocol.js';
@@ -44,13 +45,13 @@ export class DecodeStage {
   batchesInWorker = 0;
 
   constructor(private readonly deps: { config: Config; logger: Logger; metrics: Metrics }) {
-    const { losses, decode, source } = deps.config;
+    const { losses, decode } = deps.config;
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
-    const inWorker = decode.thread === 'worker' || (decode.thread === 'auto' && source === 'kafka');
-    this.worker = inWorker
-      ? new DecodeWorkerClient({ options: decode, captureField: capture })
-      : undefined;
+    this.worker =
+      decode.thread === 'worker'
+        ? new DecodeWorkerClient({ options: decode, captureField: capture })
+        : undefined;
   }
 
   /** `keepRaw`: keep each row's features before standardisation (while the store warms up). */
