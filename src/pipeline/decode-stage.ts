@@ -12,7 +12,7 @@
 import type { Config } from '../config/schema.js';
 import type { DecodeResponse } from '../decode/decode-protocol.js';
 import { DecodeWorkerClient } from '../decode/decode-worker-client.js';
-import { JsonDecoder, type DecodeReason } from '../decode/json-decoder.js';
+import { JsonDecoder, type DecodeReason, type Decoded } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter } from '../sinks/sink.js';
@@ -83,15 +83,8 @@ export class DecodeStage {
     const inputs = dim > 0 ? new Float32Array(records.length * dim) : undefined;
     for (const record of records) {
       const decoded = this.decoder.decode(record.value, keepRaw, inputs, valid.length * dim);
-      if (decoded.ok) {
-        valid.push({
-          record,
-          label: decoded.label,
-          features: decoded.features,
-          raw: decoded.raw,
-          captured: decoded.captured,
-        });
-      } else this.deadLetter(deadLetters, record, decoded.reason, decoded.message);
+      if (decoded.ok) valid.push(decodedRow(record, decoded));
+      else this.deadLetter(deadLetters, record, decoded.reason, decoded.message);
     }
     return { valid, deadLetters, inputs: inputs?.subarray(0, valid.length * dim) };
   }
@@ -137,14 +130,7 @@ export class DecodeStage {
         response.captured?.[row],
         keepRaw,
       );
-      if (!decoded.ok) continue;
-      valid.push({
-        record,
-        label: decoded.label,
-        features: decoded.features,
-        raw: decoded.raw,
-        captured: decoded.captured,
-      });
+      if (decoded.ok) valid.push(decodedRow(record, decoded));
     }
     return { valid, deadLetters, inputs: response.raw };
   }
@@ -159,4 +145,9 @@ export class DecodeStage {
     this.deps.metrics.recordsInvalid.inc({ reason });
     this.invalid.add(reason, record, message);
   }
+}
+
+function decodedRow(record: SourceRecord, decoded: Extract<Decoded, { ok: true }>): DecodedRow {
+  const { label, features, raw, captured } = decoded;
+  return { record, label, features, raw, captured };
 }
