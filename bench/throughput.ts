@@ -35,12 +35,27 @@ interface Configuration {
   training?: Record<string, unknown>;
   drift?: Record<string, unknown>;
   decode?: Record<string, unknown>;
+  /** Environment of the run's process (TensorFlow reads its thread pools' sizes from it). */
+  env?: Record<string, string>;
 }
 
 const CONFIGURATIONS: Configuration[] = [
   { name: 'kafkajs ceiling', kind: 'ceiling' },
   { name: 'streamclust, defaults', kind: 'streamclust' },
+  // TensorFlow's intra-op pool has a thread per core; on 2 cores it competes with the main
+  // thread and the broker. One thread each for the trainer and the embedder:
+  {
+    name: 'streamclust, defaults, TF_NUM_INTRAOP_THREADS=1',
+    kind: 'streamclust',
+    env: { TF_NUM_INTRAOP_THREADS: '1' },
+  },
   { name: 'streamclust, training off', kind: 'streamclust', training: { mode: 'off' } },
+  {
+    name: 'streamclust, training off, TF_NUM_INTRAOP_THREADS=1',
+    kind: 'streamclust',
+    training: { mode: 'off' },
+    env: { TF_NUM_INTRAOP_THREADS: '1' },
+  },
   // What parsing on a worker thread of its own (decode.thread: worker) gains.
   {
     name: 'streamclust, training off, parsed on a worker thread',
@@ -62,7 +77,10 @@ const CONFIGURATIONS: Configuration[] = [
   },
 ];
 
-export async function measure(run: ThroughputRun): Promise<ThroughputFigures> {
+export async function measure(
+  run: ThroughputRun,
+  env: Record<string, string> = {},
+): Promise<ThroughputFigures> {
   const script = fileURLToPath(new URL('./throughput-run.ts', import.meta.url));
   const { stdout } = await exec(
     process.execPath,
@@ -70,6 +88,7 @@ export async function measure(run: ThroughputRun): Promise<ThroughputFigures> {
     {
       maxBuffer: 1 << 20,
       timeout: 900_000,
+      env: { ...process.env, ...env },
     },
   );
   return JSON.parse(stdout.trim().split('\n').at(-1) ?? '{}') as ThroughputFigures;
@@ -129,16 +148,19 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
       const results = new Map<string, ThroughputFigures[]>();
       for (let round = 0; round < rounds; round++) {
         for (const [index, c] of CONFIGURATIONS.entries()) {
-          const figures = await measure({
-            kind: c.kind,
-            brokers: broker.brokers,
-            topic,
-            records: count,
-            group: `tp-d${dim}-r${round}-c${index}`,
-            ...(c.training === undefined ? {} : { training: c.training }),
-            ...(c.drift === undefined ? {} : { drift: c.drift }),
-            ...(c.decode === undefined ? {} : { decode: c.decode }),
-          });
+          const figures = await measure(
+            {
+              kind: c.kind,
+              brokers: broker.brokers,
+              topic,
+              records: count,
+              group: `tp-d${dim}-r${round}-c${index}`,
+              ...(c.training === undefined ? {} : { training: c.training }),
+              ...(c.drift === undefined ? {} : { drift: c.drift }),
+              ...(c.decode === undefined ? {} : { decode: c.decode }),
+            },
+            c.env,
+          );
           console.error(
             `throughput: d = ${dim}, round ${round + 1}, ${c.name}: ${Math.round(figures.recordsPerSecond).toLocaleString('en')} records/s`,
           );
