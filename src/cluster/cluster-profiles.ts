@@ -44,6 +44,12 @@ export function summarizeProfile({ features: _all, ...summary }: ClusterProfile)
   return summary;
 }
 
+/** A profile's value for a person: whole above 100, else 3 significant digits; '–' if none. */
+export function profileNumber(v: unknown): string {
+  if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
+  return Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
+
 /** What names an example record: its key, else where it was. */
 export interface ExampleRecord {
   key: Buffer | null;

@@ -14,7 +14,6 @@ export interface DecodeWorkerData {
 }
 
 export interface DecodeRequest {
-  id: number;
   dim: number;
   values: Uint8Array;
   starts: Int32Array;
@@ -22,7 +21,6 @@ export interface DecodeRequest {
 }
 
 export interface DecodeResponse {
-  id: number;
   /** rows × dim, the valid records in input order. */
   raw: Float32Array;
   /** 1 where the record decoded, 0 where it failed. */
@@ -84,8 +82,8 @@ export function decodePacked(
     rows += 1;
   }
   return {
-    id: request.id,
-    raw: raw.slice(0, rows * request.dim),
+    // A view of the rows filled: the whole buffer is transferred, the view's length goes along.
+    raw: raw.subarray(0, rows * request.dim),
     ok,
     failures,
     labels,

@@ -15,7 +15,6 @@ import {
 
 export class DecodeWorkerClient {
   private pool: Piscina | undefined;
-  private nextId = 0;
   /** Why the worker is out of use, once it failed. */
   failure: string | undefined;
 
@@ -24,7 +23,7 @@ export class DecodeWorkerClient {
   async decode(dim: number, values: readonly (Buffer | null)[]): Promise<DecodeResponse> {
     const pool = this.start();
     const packed = packValues(values);
-    const request: DecodeRequest = { id: this.nextId++, dim, ...packed };
+    const request: DecodeRequest = { dim, ...packed };
     try {
       return (await pool.run(request, {
         transferList: [

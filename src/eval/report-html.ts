@@ -4,6 +4,7 @@
  * drift and lifecycle events, and 2-D views (PCA, t-SNE) of the last pass's embedding sample
  * coloured by cluster and by label.
  */
+import { profileNumber } from '../cluster/cluster-profiles.js';
 import type { EvaluationReport } from './evaluation-report.js';
 import { EXTERNAL_METRICS, INTERNAL_METRICS, type MetricName } from './metric-set.js';
 import {
@@ -56,14 +57,13 @@ function profileTable(report: EvaluationReport): string {
   const profiles = report.profiles ?? [];
   if (profiles.length === 0)
     return '<p class="notes">No cluster profiles (no records assigned).</p>';
-  const number = (v: number): string => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
   const rows = [...profiles]
     .sort((a, b) => b.profile.share - a.profile.share)
     .map(({ id, profile }) => {
       const apart = profile.distinguishing
         .map(
           (f) =>
-            `${escapeXml(f.feature)} ${number(f.mean)} ± ${number(f.sd)} (rest ${number(f.restMean)}; ${f.difference >= 0 ? '+' : ''}${f.difference.toFixed(1)} sd)`,
+            `${escapeXml(f.feature)} ${profileNumber(f.mean)} ± ${profileNumber(f.sd)} (rest ${profileNumber(f.restMean)}; ${f.difference >= 0 ? '+' : ''}${f.difference.toFixed(1)} sd)`,
         )
         .join('<br>');
       return (

@@ -11,6 +11,7 @@
  * to a ring, so old points age out as the stream moves. The 2-D picture is a PCA of that
  * sample (centroids projected on the same axes), computed when a snapshot is asked for.
  */
+import { profileNumber } from '../cluster/cluster-profiles.js';
 import { pca2, project } from './pca.js';
 
 /** The part of the pipeline's BatchReport the live view reads (structural: no pipeline import). */
@@ -298,14 +299,12 @@ function toLiveEvent(e: LiveBatch['events'][number]): LiveEvent {
 function profileWords(profile: unknown): string | null {
   const apart = (profile as { distinguishing?: unknown } | undefined)?.distinguishing;
   if (!Array.isArray(apart) || apart.length === 0) return null;
-  const number = (v: unknown): string =>
-    typeof v !== 'number' ? '–' : Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3);
   return (
     apart as { feature?: unknown; mean?: unknown; restMean?: unknown; difference?: unknown }[]
   )
     .map((f) => {
       const d = typeof f.difference === 'number' ? f.difference : 0;
-      return `${String(f.feature)} ${number(f.mean)} (rest ${number(f.restMean)}, ${d >= 0 ? '+' : ''}${d.toFixed(1)} sd)`;
+      return `${String(f.feature)} ${profileNumber(f.mean)} (rest ${profileNumber(f.restMean)}, ${d >= 0 ? '+' : ''}${d.toFixed(1)} sd)`;
     })
     .join(', ');
 }

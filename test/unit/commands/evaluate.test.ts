@@ -115,13 +115,9 @@ describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
     expect(trainedVersion).toBeGreaterThan(0);
 
     const dir = mkdtempSync(join(tmpdir(), 'streamclust-eval-'));
+    const frozen = ['evaluate', '--file', DIGITS, '--frozen', '--checkpoint', checkpoint];
     const evaluated = await runCli([
-      'evaluate',
-      '--file',
-      DIGITS,
-      '--frozen',
-      '--checkpoint',
-      checkpoint,
+      ...frozen,
       '--passes',
       '2',
       '--report',
@@ -141,18 +137,7 @@ describe('streamclust evaluate (real CLI, real pipeline, no Kafka)', () => {
     expect(readFileSync(join(checkpoint, 'checkpoint.json'), 'utf8')).toBe(before);
 
     // A setting given that differs from the checkpoint's is named, with both values.
-    const other = await runCli([
-      'evaluate',
-      '--file',
-      DIGITS,
-      '--frozen',
-      '--checkpoint',
-      checkpoint,
-      '--k',
-      '5',
-      '--set',
-      'model.embeddingDim=16',
-    ]);
+    const other = await runCli([...frozen, '--k', '5', '--set', 'model.embeddingDim=16']);
     expect(other.code).not.toBe(0);
     expect(other.stderr).toContain(
       'was written with other settings (model.embeddingDim: 32 in the checkpoint, 16 now; cluster.k: 10 in the checkpoint, 5 now): ' +
