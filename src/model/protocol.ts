@@ -4,10 +4,12 @@
  * sent as JSON: a batch of 1,024 × 64 floats is 256 KiB per direction per batch. (The pool does
  * keep a copy of what it sends when it may have to send it again after a worker failure.)
  *
- * A training step is two messages per replica: `step` embeds the replica's shard with the
- * current weights and returns the shard's gradients; the main thread averages them and sends
- * the same `apply` to every replica, so all replicas take the same update at the same version.
- * The embedding replica (training.schedule: background) gets that `apply` too, as a `follower`.
+ * With several replicas a training step is two messages per replica: `step` embeds the
+ * replica's shard with the current weights and returns the shard's gradients; the main thread
+ * averages them and sends the same `apply` to every replica, so all replicas take the same
+ * update at the same version. With one replica the average is its own gradients, so the step
+ * applies them itself (`applyAs`): one message per step. The embedding replica
+ * (training.schedule: background) gets the update as an `apply`, as a `follower`.
  */
 import type { LossesConfig } from '../losses/config.js';
 import type { BackendChoice, BackendRequest } from './backend.js';
@@ -68,6 +70,12 @@ export interface StepTask {
    * no embeddings (nobody assigns these rows).
    */
   anchors?: number;
+  /**
+   * Apply this step's own gradients before answering, reaching this version (the replica must
+   * be at version − 1). Sent when one replica trains: the average of one shard is its own
+   * gradients, so the separate `apply` message would carry them back unchanged.
+   */
+  applyAs?: number;
 }
 
 export interface StepMiningStats {
@@ -90,6 +98,7 @@ export interface StepResult {
   /** The weighted objective (absent when it did not train). */
   total?: number;
   mining?: StepMiningStats;
+  /** The replica's version after the step: one more than before when it applied (`applyAs`). */
   modelVersion: number;
   embedMs: number;
   trainMs: number;

@@ -3,7 +3,8 @@
  * (a replica must receive its own shard and its own `apply`, which a shared task queue cannot
  * address). Per batch: split the rows into one contiguous shard per replica, embed and compute
  * gradients on every shard at once, average the gradients weighted by shard size, and send the
- * same update to every replica (see trainer.ts for why this keeps them identical).
+ * same update to every replica (see trainer.ts for why this keeps them identical). A lone
+ * replica applies its own gradients within the step: one message per training step.
  *
  * Replica 0 chooses the backend; the others are started with the backend it chose, so every
  * replica computes with the same kernels. The native addon loads in several worker threads of
@@ -60,6 +61,12 @@ export interface TrainerPoolOptions {
   maxRetries?: number;
   /** Embed on a replica of its own that only follows the updates (see above). */
   embedder?: boolean;
+  /**
+   * With one training replica, a step applies its own gradients (one message per step; the
+   * default). `false` sends the separate `apply` as with several replicas: the same update,
+   * kept to compare the two.
+   */
+  applyInStep?: boolean;
   logger?: Logger;
 }
 
@@ -201,6 +208,11 @@ export class TrainerPool {
     return [...this.replicas, ...(this.embedder === undefined ? [] : [this.embedder.replica])];
   }
 
+  /** Tasks the training replicas' threads have answered since they started (one per message). */
+  get tasksAnswered(): number {
+    return this.replicas.reduce((n, r) => n + r.pool.completed, 0);
+  }
+
   get queueSize(): number {
     return this.replicas.reduce((n, r) => n + r.pool.queueSize, 0);
   }
@@ -321,6 +333,11 @@ export class TrainerPool {
   private async stepOnce(task: BatchStepTask, features: Float32Array): Promise<BatchStepResult> {
     const dim = task.rows === 0 ? 0 : features.length / task.rows;
     const shards = shardRows(task.rows, this.replicas.length);
+    // One replica averages nothing: it applies its gradients itself, in the same message.
+    const applyAs =
+      task.train && this.replicas.length === 1 && this.options.applyInStep !== false
+        ? this.version + 1
+        : undefined;
     const results = await Promise.all(
       shards.map(([start, end], r) => {
         const shard: StepTask = {
@@ -333,6 +350,7 @@ export class TrainerPool {
             : { anchors: shardAnchors(task.anchors, task.rows, start, end) }),
           ...(task.labels === undefined ? {} : { labels: task.labels.slice(start, end) }),
           ...(task.centroids === undefined ? {} : { centroids: task.centroids.slice() }),
+          ...(applyAs === undefined ? {} : { applyAs }),
         };
         const transferList: ArrayBuffer[] = [shard.features.buffer as ArrayBuffer];
         if (shard.centroids !== undefined) transferList.push(shard.centroids.buffer as ArrayBuffer);
@@ -355,12 +373,15 @@ export class TrainerPool {
     }
     const weights = shards.map(([start, end]) => (end - start) / task.rows);
     const applyStarted = performance.now();
-    const applied = await this.applyAll(
-      average(
-        results.map((r) => r.gradients as PackedTensors),
-        weights,
-      ),
-    );
+    const applied =
+      applyAs === undefined
+        ? await this.applyAll(
+            average(
+              results.map((r) => r.gradients as PackedTensors),
+              weights,
+            ),
+          )
+        : await this.appliedInStep(results[0] as StepResult, applyAs);
     return {
       embeddings,
       trained: true,
@@ -389,8 +410,7 @@ export class TrainerPool {
     );
     const applied = settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
     if (applied.length === 0) throw (settled[0] as PromiseRejectedResult).reason;
-    this.version = version;
-    this.follow(gradients, version);
+    this.advance(gradients, version);
     // A replica that failed to apply is rebuilt from one that did: all end at `version`.
     for (const [r, s] of settled.entries()) {
       if (s.status === 'rejected') {
@@ -402,6 +422,24 @@ export class TrainerPool {
     }
     await this.maybeSnapshot();
     return applied;
+  }
+
+  /** The lone replica's step applied its own gradients (`applyAs`): the pool follows it. */
+  private async appliedInStep(result: StepResult, version: number): Promise<ApplyResult[]> {
+    if (result.modelVersion !== version) {
+      throw new Error(
+        `the trainer replica answered at version ${result.modelVersion}, expected ${version}`,
+      );
+    }
+    this.advance(result.gradients as PackedTensors, version);
+    await this.maybeSnapshot();
+    return [{ kind: 'apply', modelVersion: version, numTensors: result.numTensors }];
+  }
+
+  /** Every training replica took the update to `version`; the embedder takes it next. */
+  private advance(gradients: PackedTensors, version: number): void {
+    this.version = version;
+    this.follow(gradients, version);
   }
 
   private async maybeSnapshot(): Promise<void> {

@@ -6,7 +6,8 @@
  * Replicas stay identical by synchronous data parallelism: `step` embeds the replica's shard
  * with the current weights and returns the gradients of the shard's objective; the main thread
  * averages the shards' gradients and sends the same `apply` to every replica, which applies it
- * with its own (identical) optimiser state. Same initial weights (seeded), same updates in the
+ * with its own (identical) optimiser state. (A lone replica applies its own gradients inside the
+ * step, `applyAs`: the same update, one message fewer.) Same initial weights (seeded), same updates in the
  * same order, same kernels: the same weights, which the replica test checks bit for bit. A
  * single writer publishing weights would also keep replicas equal, but it serialises all
  * training on one thread; averaging lets every worker share the backward pass.
@@ -114,6 +115,8 @@ export function step(task: StepTask): StepResult {
   const losses = stepLosses(s.losses, task);
   const trains = task.train && task.rows > 0 && hasObjective(losses, s.decoder !== undefined);
   const trained = trains ? gradients(s, task, embeddings, losses) : undefined;
+  if (trained !== undefined && task.applyAs !== undefined)
+    apply({ kind: 'apply', gradients: trained.gradients, version: task.applyAs });
   return {
     kind: 'step',
     embeddings: replay ? new Float32Array(0) : embeddings,

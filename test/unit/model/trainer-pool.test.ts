@@ -170,6 +170,47 @@ describe('TrainerPool with the default objective', () => {
   });
 });
 
+describe('TrainerPool with one replica', () => {
+  it('trains in one message per step, to the same weights as a step followed by its apply', async () => {
+    const start = (applyInStep: boolean) =>
+      TrainerPool.start({
+        backend: 'auto',
+        model: spec,
+        losses: config.losses,
+        workers: 1,
+        applyInStep,
+      }).then((s) => s.pool);
+    const [one, two] = await Promise.all([start(true), start(false)]);
+    try {
+      const answered = [one.tasksAnswered, two.tasksAnswered];
+      const mixtures = [one, two].map(
+        () => new DriftingMixture({ ...config.synthetic, driftEveryRecords: 0 }),
+      );
+      for (let step = 0; step < 10; step++) {
+        const [a, b] = await Promise.all([
+          trainingStep(one, mixtures[0]!, 64, step),
+          trainingStep(two, mixtures[1]!, 64, step),
+        ]);
+        expect(a.trained && b.trained).toBe(true);
+        expect(a.modelVersion).toBe(step + 1);
+        expect(b.modelVersion).toBe(step + 1);
+        // Embedded with the weights before the step's update, identical on both paths.
+        expect(sameBytes(a.embeddings, b.embeddings)).toBe(true);
+        expect(a.total).toBe(b.total);
+      }
+      expect(one.tasksAnswered - answered[0]!).toBe(10);
+      expect(two.tasksAnswered - answered[1]!).toBe(20);
+      const [a, b] = await Promise.all([one.getState(), two.getState()]);
+      expect(a.version).toBe(10);
+      expect(b.version).toBe(10);
+      expect(sameBytes(a.variables.values, b.variables.values)).toBe(true);
+      expect(sameBytes(a.optimizer.values, b.optimizer.values)).toBe(true);
+    } finally {
+      await Promise.all([one.close(), two.close()]);
+    }
+  });
+});
+
 describe('TrainerPool with real worker threads', () => {
   it('replaces a terminated worker, restores its replica from a healthy one and retries the batch', async () => {
     const { pool } = await startPool(2);
