@@ -228,7 +228,10 @@ export class TrainerPool {
     return this.calls.run(work);
   }
 
-  /** Embeds a batch and, when asked, trains on it. The features' buffer is transferred. */
+  /**
+   * Embeds a batch and, when asked, trains on it. The caller's features stay usable: each
+   * attempt transfers a copy of its own (kept apart so that a failed attempt can be retried).
+   */
   step(task: BatchStepTask): Promise<BatchStepResult> {
     if (!task.train && this.embedder !== undefined) return this.embedRetrying(task);
     return this.serially(() => this.stepRetrying(task));
@@ -244,7 +247,7 @@ export class TrainerPool {
     for (let attempt = 0; ; attempt++) {
       let embedder = this.embedder as Embedder;
       if (embedder.broken) embedder = await this.replaceEmbedder(embedder);
-      const features = attempt < retries ? task.features.slice() : task.features;
+      const features = task.features.slice();
       try {
         return await this.onEmbedder(embedder, async (replica) => {
           const version = embedder.version;
@@ -317,7 +320,7 @@ export class TrainerPool {
     const retries = this.options.maxRetries ?? 3;
     for (let attempt = 0; ; attempt++) {
       try {
-        return await this.stepOnce(task, attempt < retries ? task.features.slice() : task.features);
+        return await this.stepOnce(task, task.features.slice());
       } catch (error) {
         if (!(error instanceof ReplicaFailure) || attempt >= retries) throw unwrap(error);
         this.options.logger?.warn('a trainer worker failed; replacing it and retrying the batch', {
@@ -343,7 +346,8 @@ export class TrainerPool {
         const shard: StepTask = {
           ...task,
           kind: 'step',
-          features: features.slice(start * dim, end * dim),
+          // `features` is this attempt's own copy: one shard transfers it whole.
+          features: shards.length === 1 ? features : features.slice(start * dim, end * dim),
           rows: end - start,
           ...(task.anchors === undefined
             ? {}

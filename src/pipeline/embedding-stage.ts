@@ -67,8 +67,8 @@ export class EmbeddingStage {
     const trainer = this.trainer;
     const result = await this.deps.during('the trainer worker', () =>
       trainer.step({
-        // The buffer is transferred to the worker: keep our own copy for the drift statistics.
-        features: features.slice(),
+        // The pool sends a copy: `features` stays ours for the drift statistics.
+        features,
         rows: rows.length,
         train,
         phase: learner.phase(),
@@ -101,7 +101,7 @@ export class EmbeddingStage {
     if (this.trainer === undefined) return { embeddings: features.slice(), modelVersion: 0 };
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
     const result = await this.trainer.step({
-      features: features.slice(),
+      features,
       rows,
       train: false,
       phase: 'full',

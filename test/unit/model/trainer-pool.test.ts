@@ -198,7 +198,13 @@ describe('TrainerPool with one replica', () => {
         expect(sameBytes(a.embeddings, b.embeddings)).toBe(true);
         expect(a.total).toBe(b.total);
       }
-      expect(one.tasksAnswered - answered[0]!).toBe(10);
+      // The pool transfers a copy: the caller's features stay readable (a detached buffer
+      // would read as length 0), for the drift statistics and the cluster profiles.
+      const features = batch(mixtures[0]!, 16);
+      const before = features.slice();
+      await one.step({ features, rows: 16, train: false, phase: 'full', seed: 99 });
+      expect(sameBytes(features, before)).toBe(true);
+      expect(one.tasksAnswered - answered[0]!).toBe(11);
       expect(two.tasksAnswered - answered[1]!).toBe(20);
       const [a, b] = await Promise.all([one.getState(), two.getState()]);
       expect(a.version).toBe(10);
