@@ -9,7 +9,7 @@ import { runDriftBench } from './drift.js';
 import { runEngineBench } from './engine.js';
 import { runEvalBench } from './eval.js';
 import { runLossBench } from './losses.js';
-import { runThroughputBench } from './throughput.js';
+import { runThroughputBench, runThroughputProfile } from './throughput.js';
 
 const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => Promise<void>> = {
   losses: runLossBench,
@@ -19,6 +19,7 @@ const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => P
   drift: runDriftBench,
   eval: runEvalBench,
   throughput: runThroughputBench,
+  'throughput-profile': runThroughputProfile,
   soak: async (options) => (await import('./soak.js')).runSoakBench(options),
 };
 

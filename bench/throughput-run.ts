@@ -17,6 +17,8 @@
  * start; `startSeconds` says how long that took) to the output of the `records`-th record, and
  * the rate counts the records written in between. CPU time is measured over the same span.
  */
+import { readFileSync } from 'node:fs';
+
 import kafkajs from 'kafkajs';
 
 import { validateConfig } from '../src/config/load-config.js';
@@ -40,6 +42,8 @@ export interface ThroughputRun {
   drift?: Record<string, unknown>;
   /** streamclust only: overrides of the `decode` section. */
   decode?: Record<string, unknown>;
+  /** The broker's process, whose CPU time over the steady state is measured too (Linux). */
+  brokerPid?: number;
 }
 
 export interface ThroughputFigures {
@@ -52,6 +56,15 @@ export interface ThroughputFigures {
   /** User + system CPU seconds of the whole process (worker threads included) per record. */
   cpuMicrosecondsPerRecord: number;
   peakRssBytes: number;
+  /** Of `cpuMicrosecondsPerRecord`, the main thread's (the rest: workers, TensorFlow's pools, GC). */
+  mainThreadCpuMicrosecondsPerRecord?: number;
+  /** The broker's user + system CPU per record over the same span (when its pid was given). */
+  brokerCpuMicrosecondsPerRecord?: number;
+  /**
+   * The steady state's bounds on the monotonic clock (process.hrtime, µs), which V8's CPU
+   * profiles also use: a profile's samples can be cut to the same span.
+   */
+  steadyMicroseconds: [number, number];
   /** streamclust only: seconds in each pipeline stage, summed over batches. */
   stageSeconds?: Record<string, number>;
   batches?: number;
@@ -77,8 +90,7 @@ async function ceiling(run: ThroughputRun): Promise<ThroughputFigures> {
   let done = 0;
   let base = 0;
   let readAt: number | undefined;
-  let firstAt: number | undefined;
-  let cpuAtFirst: NodeJS.CpuUsage | undefined;
+  let start: SteadyStart | undefined;
   let finished: (() => void) | undefined;
   const allDone = new Promise<void>((resolve) => (finished = resolve));
   const outputTopic = `${run.group}-out`;
@@ -113,42 +125,90 @@ async function ceiling(run: ThroughputRun): Promise<ThroughputFigures> {
       });
       await heartbeat();
       done += batch.messages.length;
-      if (firstAt === undefined) {
-        firstAt = performance.now();
-        cpuAtFirst = process.cpuUsage();
+      if (start === undefined) {
+        start = steadyStart(run);
         base = done;
       }
       if (done >= run.records) finished?.();
     },
   });
   await allDone;
-  const figures = steadyState(
-    { readAt, firstAt, lastAt: performance.now(), cpuAtFirst },
-    done - base,
-  );
+  const figures = steadyState(run, { readAt, start, lastAt: performance.now() }, done - base);
   await consumer.disconnect();
   await producer.disconnect();
   return figures;
 }
 
+/** Microseconds of user + system CPU a process has used, from /proc (Linux; else undefined). */
+function processCpuMicroseconds(
+  pid: number | undefined,
+  file = `/proc/${pid}/stat`,
+): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime
+    // are the 12th and 13th, in clock ticks of 1/100 s.
+    const stat = readFileSync(file, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10_000;
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU µs of this process's main thread (its OS thread id is the pid), from /proc (Linux). */
+function mainThreadCpuMicroseconds(): number | undefined {
+  return processCpuMicroseconds(process.pid, `/proc/self/task/${process.pid}/stat`);
+}
+
+const monotonicMicroseconds = (): number => Number(process.hrtime.bigint() / 1000n);
+
+/** What the steady state starts from: the first output's time and the CPU used until then. */
+interface SteadyStart {
+  at: number;
+  cpu: NodeJS.CpuUsage;
+  brokerCpu: number | undefined;
+  mainCpu: number | undefined;
+  monotonic: number;
+}
+
+function steadyStart(run: ThroughputRun): SteadyStart {
+  return {
+    at: performance.now(),
+    cpu: process.cpuUsage(),
+    brokerCpu: processCpuMicroseconds(run.brokerPid),
+    mainCpu: mainThreadCpuMicroseconds(),
+    monotonic: monotonicMicroseconds(),
+  };
+}
+
 /** The figures of the steady state: from the first output to the last, over `records`. */
 function steadyState(
-  times: {
-    readAt: number | undefined;
-    firstAt: number | undefined;
-    lastAt: number;
-    cpuAtFirst: NodeJS.CpuUsage | undefined;
-  },
+  run: ThroughputRun,
+  times: { readAt: number | undefined; start: SteadyStart | undefined; lastAt: number },
   records: number,
 ): ThroughputFigures {
-  const cpu = process.cpuUsage(times.cpuAtFirst);
-  const seconds = (times.lastAt - (times.firstAt ?? 0)) / 1000;
+  const start = times.start as SteadyStart;
+  const cpu = process.cpuUsage(start.cpu);
+  const brokerCpu = processCpuMicroseconds(run.brokerPid);
+  const mainCpu = mainThreadCpuMicroseconds();
+  const seconds = (times.lastAt - start.at) / 1000;
   return {
     recordsPerSecond: records / seconds,
     seconds,
-    startSeconds: ((times.firstAt ?? 0) - (times.readAt ?? 0)) / 1000,
+    startSeconds: (start.at - (times.readAt ?? start.at)) / 1000,
     cpuMicrosecondsPerRecord: (cpu.user + cpu.system) / records,
     peakRssBytes: process.resourceUsage().maxRSS * 1024,
+    ...(brokerCpu === undefined || start.brokerCpu === undefined
+      ? {}
+      : { brokerCpuMicrosecondsPerRecord: (brokerCpu - start.brokerCpu) / records }),
+    ...(mainCpu === undefined || start.mainCpu === undefined
+      ? {}
+      : { mainThreadCpuMicrosecondsPerRecord: (mainCpu - start.mainCpu) / records }),
+    steadyMicroseconds: [
+      start.monotonic,
+      start.monotonic + Math.round((times.lastAt - start.at) * 1000),
+    ],
   };
 }
 
@@ -187,8 +247,7 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
   let done = 0;
   let base = 0;
   let readAt: number | undefined;
-  let firstAt: number | undefined;
-  let cpuAtFirst: NodeJS.CpuUsage | undefined;
+  let start: SteadyStart | undefined;
   let lastAt = 0;
   const pipeline = await createPipeline(config, {
     logger: silentLogger,
@@ -197,9 +256,8 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
       {
         onBatch: (report) => {
           done += report.records.length;
-          if (firstAt === undefined) {
-            firstAt = performance.now();
-            cpuAtFirst = process.cpuUsage();
+          if (start === undefined) {
+            start = steadyStart(run);
             base = done;
           }
           if (done >= run.records && lastAt === 0) lastAt = performance.now();
@@ -214,7 +272,7 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
   const running = pipeline.run();
   while (lastAt === 0) await new Promise((resolve) => setTimeout(resolve, 20));
   clearInterval(poll);
-  const figures = steadyState({ readAt, firstAt, lastAt, cpuAtFirst }, done - base);
+  const figures = steadyState(run, { readAt, start, lastAt }, done - base);
   const status = pipeline.status();
   await pipeline.stop();
   await running;

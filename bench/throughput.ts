@@ -16,6 +16,9 @@
  * 50,000 at d = 256; quick: 1 round, 20,000 and 5,000).
  */
 import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -24,10 +27,15 @@ import kafkajs from 'kafkajs';
 import { validateConfig } from '../src/config/load-config.js';
 import { KafkaBroker } from '../test/helpers/kafka-broker.js';
 import { mixtureRecords } from '../test/helpers/mixture-records.js';
+import { readMainProfile, type ThreadProfile } from './cpu-profile.js';
 import type { ThroughputFigures, ThroughputRun } from './throughput-run.js';
 
 const exec = promisify(execFile);
 const PARTITIONS = 6;
+const CORES = availableParallelism();
+
+/** Records/s if this process and the broker used every core at these CPU costs per record. */
+const coreBound = (cpu: number, broker: number): number => (CORES * 1e6) / (cpu + broker);
 
 interface Configuration {
   name: string;
@@ -80,11 +88,12 @@ const CONFIGURATIONS: Configuration[] = [
 export async function measure(
   run: ThroughputRun,
   env: Record<string, string> = {},
+  nodeArgs: string[] = [],
 ): Promise<ThroughputFigures> {
   const script = fileURLToPath(new URL('./throughput-run.ts', import.meta.url));
   const { stdout } = await exec(
     process.execPath,
-    ['--import', 'tsx', script, JSON.stringify(run)],
+    [...nodeArgs, '--import', 'tsx', script, JSON.stringify(run)],
     {
       maxBuffer: 1 << 20,
       timeout: 900_000,
@@ -155,6 +164,7 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
               topic,
               records: count,
               group: `tp-d${dim}-r${round}-c${index}`,
+              ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
               ...(c.training === undefined ? {} : { training: c.training }),
               ...(c.drift === undefined ? {} : { drift: c.drift }),
               ...(c.decode === undefined ? {} : { decode: c.decode }),
@@ -188,16 +198,23 @@ function print(
     `\n### Throughput at d = ${dim}: ${count.toLocaleString('en')} records, ${PARTITIONS} partitions, batch.size ${validateConfig({}).batch.size}, median of ${rounds} interleaved round(s), backend ${backend ?? '?'}\n`,
   );
   console.log(
-    '| configuration | records/s (median) | runs | ratio to ceiling | CPU µs / record | peak RSS | start-up s |',
+    `| configuration | records/s (median) | runs | ratio to ceiling | CPU µs / record | of which main thread | broker CPU µs / record | ${CORES}-core bound records/s | ÷ bound | peak RSS | start-up s |`,
   );
-  console.log('|---|---:|---|---:|---:|---:|---:|');
+  console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const c of CONFIGURATIONS) {
     const runs = results.get(c.name) ?? [];
     const rate = median(runs.map((f) => f.recordsPerSecond));
+    const cpu = median(runs.map((f) => f.cpuMicrosecondsPerRecord));
+    const main = median(runs.map((f) => f.mainThreadCpuMicrosecondsPerRecord ?? Number.NaN));
+    const broker = median(runs.map((f) => f.brokerCpuMicrosecondsPerRecord ?? Number.NaN));
+    const bound = coreBound(cpu, broker);
     console.log(
-      `| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${runs.map((f) => Math.round(f.recordsPerSecond).toLocaleString('en')).join(' / ')} | ${(rate / ceiling).toFixed(2)} | ${median(runs.map((f) => f.cpuMicrosecondsPerRecord)).toFixed(0)} | ${(median(runs.map((f) => f.peakRssBytes)) / 2 ** 20).toFixed(0)} MiB | ${median(runs.map((f) => f.startSeconds)).toFixed(1)} |`,
+      `| ${c.name} | ${Math.round(rate).toLocaleString('en')} | ${runs.map((f) => Math.round(f.recordsPerSecond).toLocaleString('en')).join(' / ')} | ${(rate / ceiling).toFixed(2)} | ${cpu.toFixed(0)} | ${main.toFixed(0)} | ${broker.toFixed(0)} | ${Math.round(bound).toLocaleString('en')} | ${(rate / bound).toFixed(2)} | ${(median(runs.map((f) => f.peakRssBytes)) / 2 ** 20).toFixed(0)} MiB | ${median(runs.map((f) => f.startSeconds)).toFixed(1)} |`,
     );
   }
+  console.log(
+    `\nThe ${CORES}-core bound is the rate at which the process and the broker together would use every core: ${CORES} × 10⁶ / (CPU µs + broker CPU µs per record). A ratio to it near 1 says the machine's cores, not a wait, set the rate.`,
+  );
   console.log(
     '\nRates are of the steady state: from the first output written to the last; start-up (first record read to first output: backend, warm-up sample, pretraining) is shown apart.',
   );
@@ -216,6 +233,97 @@ function print(
       `| ${c.name} | ${mid.seconds.toFixed(1)} | ${mid.batches ?? '?'} | ${stages.map((st) => (s[st] ?? 0).toFixed(1)).join(' | ')} |`,
     );
   }
+}
+
+/**
+ * `npm run bench -- throughput --profile [--quick]`: one run each of the ceiling, the defaults
+ * and training off, under `node --cpu-prof`, and where each thread's CPU went over the steady
+ * state, per record: what bounds a configuration, beside the broker's share. Profiling itself
+ * costs a few per cent of CPU, so its rates are not the table's.
+ */
+export async function runThroughputProfile(options: { quick?: boolean } = {}): Promise<void> {
+  const sizes: [number, number][] =
+    options.quick === true
+      ? [
+          [32, 20_000],
+          [256, 5_000],
+        ]
+      : [
+          [32, 200_000],
+          [256, 50_000],
+        ];
+  const profiled = CONFIGURATIONS.filter((c) =>
+    ['kafkajs ceiling', 'streamclust, defaults', 'streamclust, training off'].includes(c.name),
+  );
+  const broker = await KafkaBroker.start();
+  const root = await mkdtemp(path.join(tmpdir(), 'streamclust-profile-'));
+  try {
+    for (const [dim, count] of sizes) {
+      const topic = `profile-d${dim}`;
+      await produceTopic(broker.brokers, topic, dim, count);
+      for (const [index, c] of profiled.entries()) {
+        const dir = path.join(root, `d${dim}-c${index}`);
+        const figures = await measure(
+          {
+            kind: c.kind,
+            brokers: broker.brokers,
+            topic,
+            records: count,
+            group: `profile-d${dim}-c${index}`,
+            ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
+            ...(c.training === undefined ? {} : { training: c.training }),
+          },
+          c.env,
+          ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+        );
+        const profile = readMainProfile(dir, figures.steadyMicroseconds);
+        printProfile(dim, c.name, { ...figures, ...(profile === undefined ? {} : { profile }) });
+      }
+    }
+  } finally {
+    await broker.destroy();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+function printProfile(
+  dim: number,
+  name: string,
+  figures: ThroughputFigures & { profile?: ThreadProfile },
+): void {
+  const records = figures.recordsPerSecond * figures.seconds;
+  const cpu = figures.cpuMicrosecondsPerRecord;
+  const main = figures.mainThreadCpuMicrosecondsPerRecord ?? Number.NaN;
+  const broker = figures.brokerCpuMicrosecondsPerRecord ?? Number.NaN;
+  const bound = coreBound(cpu, broker);
+  console.log(
+    `\n### d = ${dim}, ${name}: ${Math.round(figures.recordsPerSecond).toLocaleString('en')} records/s over ${figures.seconds.toFixed(1)} s\n`,
+  );
+  console.log('| CPU µs per record (/proc) | |\n|---|---:|');
+  console.log(`| main thread | ${main.toFixed(0)} |`);
+  console.log(
+    `| other threads (workers, TensorFlow's pools, GC helpers) | ${(cpu - main).toFixed(0)} |`,
+  );
+  console.log(`| **process** | ${cpu.toFixed(0)} |`);
+  console.log(`| broker | ${broker.toFixed(0)} |`);
+  console.log(
+    `| ${CORES}-core bound: ${CORES} × 10⁶ / (process + broker) | ${Math.round(bound).toLocaleString('en')} records/s, the rate is ${(figures.recordsPerSecond / bound).toFixed(2)} of it |`,
+  );
+  const profile = figures.profile;
+  if (profile === undefined) return;
+  const perRecord = (us: number): string => (us / records).toFixed(1);
+  const busy = [...profile.categories.values()].reduce((a, b) => a + b, 0);
+  console.log(
+    `\nMain thread, V8 profile over the steady state (self time; busy ${((100 * busy) / Math.max(1, profile.sampled)).toFixed(0)} % of it):\n`,
+  );
+  console.log('| code | µs per record |\n|---|---:|');
+  for (const [cat, us] of [...profile.categories.entries()].sort((x, y) => y[1] - x[1])) {
+    if (us / records >= 0.05) console.log(`| ${cat} | ${perRecord(us)} |`);
+  }
+  console.log(`| **busy** | ${perRecord(busy)} |`);
+  console.log('\nHeaviest functions of the main thread (self time, µs per record):');
+  for (const [fn, us] of [...profile.functions.entries()].sort((x, y) => y[1] - x[1]).slice(0, 12))
+    console.log(`- ${perRecord(us)}  ${fn}`);
 }
 
 if (process.argv[1]?.endsWith('throughput.ts')) {

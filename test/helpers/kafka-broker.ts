@@ -49,6 +49,10 @@ export class KafkaBroker {
   readonly dataDir: string;
 
   private child: ChildProcess | undefined;
+  /** The broker JVM's process id while it runs (benchmarks read its CPU time from /proc). */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
   private exited: Promise<void> = Promise.resolve();
   private readonly killOnExit = (): void => {
     this.child?.kill('SIGKILL');
