@@ -39,6 +39,8 @@ export class Checkpointer {
   }
 
   settled(records: readonly SourceRecord[]): void {
+    // Without checkpoints no offset is ever written: skip the per-record work.
+    if (!this.enabled) return;
     // The highest offset of each partition in this call first (offsets are decimal strings of
     // non-negative integers: the longer one is larger, then the lexically larger), and only then
     // one BigInt per partition: this runs for every record on the main thread.
