@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, one after the other, printing markdown tables.
  * `npm run bench -- --quick` runs smaller sizes; `npm run bench -- pipeline cluster` runs only
- * the named ones (engine, losses, cluster, ...); `--cpu` adds the pure-JS cpu backend to engine.
+ * the named ones (engine, losses, cluster, ...); `--cpu` adds the pure-JS cpu backend to engine;
+ * `throughput --rounds=5 --only=defaults --dims=32` repeats some of its configurations.
  */
 import { runClusterBench } from './cluster.js';
 import { runDeliveryBench } from './delivery.js';
@@ -11,7 +12,14 @@ import { runEvalBench } from './eval.js';
 import { runLossBench } from './losses.js';
 import { runThroughputBench, runThroughputProfile } from './throughput.js';
 
-const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => Promise<void>> = {
+export interface BenchOptions {
+  quick?: boolean;
+  cpu?: boolean;
+  /** Every `--name=value` argument, for the benchmark that reads it. */
+  flags?: Record<string, string>;
+}
+
+const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   losses: runLossBench,
   cluster: runClusterBench,
   engine: runEngineBench,
@@ -25,6 +33,12 @@ const BENCHES: Record<string, (options: { quick?: boolean; cpu?: boolean }) => P
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
+const flags = Object.fromEntries(
+  args.flatMap((a) => {
+    const m = /^--([\w-]+)=(.*)$/.exec(a);
+    return m === null ? [] : [[m[1] as string, m[2] as string]];
+  }),
+);
 const named = args.filter((a) => !a.startsWith('--'));
 const unknown = named.filter((n) => !(n in BENCHES));
 if (unknown.length > 0) {
@@ -39,7 +53,7 @@ console.log(
 );
 for (const name of selected) {
   const started = performance.now();
-  await BENCHES[name]!({ quick, cpu: args.includes('--cpu') });
+  await BENCHES[name]!({ quick, cpu: args.includes('--cpu'), flags });
   console.error(`(${name}: ${((performance.now() - started) / 1000).toFixed(1)} s)`);
 }
 

@@ -133,9 +133,22 @@ const median = (values: number[]): number => {
   return s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 };
 
-export async function runThroughputBench(options: { quick?: boolean } = {}): Promise<void> {
+/**
+ * Flags (`npm run bench -- throughput --rounds=5 --only=defaults,training off --dims=32`):
+ * `rounds`, configurations whose name contains one of `only` (the ceiling always runs), and
+ * which dimensions: to settle a difference smaller than one run's noise with more rounds.
+ */
+export async function runThroughputBench(
+  options: { quick?: boolean; flags?: Record<string, string> } = {},
+): Promise<void> {
   const quick = options.quick === true;
-  const rounds = quick ? 1 : 3;
+  const flags = options.flags ?? {};
+  const rounds = Number(flags['rounds'] ?? (quick ? 1 : 3));
+  const only = flags['only']?.split(',');
+  const configurations = CONFIGURATIONS.filter(
+    (c, i) => i === 0 || only === undefined || only.some((o) => c.name.includes(o)),
+  );
+  const dims = flags['dims']?.split(',').map(Number);
   const sizes: [number, number][] = quick
     ? [
         [32, 20_000],
@@ -148,6 +161,7 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
   const broker = await KafkaBroker.start();
   try {
     for (const [dim, count] of sizes) {
+      if (dims !== undefined && !dims.includes(dim)) continue;
       const topic = `throughput-d${dim}`;
       const producing = performance.now();
       await produceTopic(broker.brokers, topic, dim, count);
@@ -156,7 +170,7 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
       );
       const results = new Map<string, ThroughputFigures[]>();
       for (let round = 0; round < rounds; round++) {
-        for (const [index, c] of CONFIGURATIONS.entries()) {
+        for (const [index, c] of configurations.entries()) {
           const figures = await measure(
             {
               kind: c.kind,
@@ -177,7 +191,7 @@ export async function runThroughputBench(options: { quick?: boolean } = {}): Pro
           results.set(c.name, [...(results.get(c.name) ?? []), figures]);
         }
       }
-      print(dim, count, rounds, results);
+      print(dim, count, rounds, configurations, results);
     }
   } finally {
     await broker.destroy();
@@ -188,10 +202,11 @@ function print(
   dim: number,
   count: number,
   rounds: number,
+  configurations: Configuration[],
   results: Map<string, ThroughputFigures[]>,
 ): void {
   const ceiling = median(
-    (results.get(CONFIGURATIONS[0]!.name) ?? []).map((f) => f.recordsPerSecond),
+    (results.get(configurations[0]!.name) ?? []).map((f) => f.recordsPerSecond),
   );
   const backend = [...results.values()].flat().find((f) => f.backend !== undefined)?.backend;
   console.log(
@@ -201,7 +216,7 @@ function print(
     `| configuration | records/s (median) | runs | ratio to ceiling | CPU µs / record | of which main thread | broker CPU µs / record | ${CORES}-core bound records/s | ÷ bound | peak RSS | start-up s |`,
   );
   console.log('|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|');
-  for (const c of CONFIGURATIONS) {
+  for (const c of configurations) {
     const runs = results.get(c.name) ?? [];
     const rate = median(runs.map((f) => f.recordsPerSecond));
     const cpu = median(runs.map((f) => f.cpuMicrosecondsPerRecord));
@@ -222,7 +237,7 @@ function print(
   const stages = ['decode', 'drift', 'worker', 'assign', 'sink', 'train', 'realign', 'checkpoint'];
   console.log(`| configuration | drain s | batches | ${stages.join(' | ')} |`);
   console.log(`|---|---:|---:|${stages.map(() => '---:').join('|')}|`);
-  for (const c of CONFIGURATIONS.slice(1)) {
+  for (const c of configurations.slice(1)) {
     const runs = [...(results.get(c.name) ?? [])].sort(
       (a, b) => a.recordsPerSecond - b.recordsPerSecond,
     );
@@ -253,7 +268,12 @@ export async function runThroughputProfile(options: { quick?: boolean } = {}): P
           [256, 50_000],
         ];
   const profiled = CONFIGURATIONS.filter((c) =>
-    ['kafkajs ceiling', 'streamclust, defaults', 'streamclust, training off'].includes(c.name),
+    [
+      'kafkajs ceiling',
+      'streamclust, defaults',
+      'streamclust, training off',
+      'streamclust, training off, parsed on a worker thread',
+    ].includes(c.name),
   );
   const broker = await KafkaBroker.start();
   const root = await mkdtemp(path.join(tmpdir(), 'streamclust-profile-'));
@@ -272,6 +292,8 @@ export async function runThroughputProfile(options: { quick?: boolean } = {}): P
             group: `profile-d${dim}-c${index}`,
             ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
             ...(c.training === undefined ? {} : { training: c.training }),
+            ...(c.drift === undefined ? {} : { drift: c.drift }),
+            ...(c.decode === undefined ? {} : { decode: c.decode }),
           },
           c.env,
           ['--cpu-prof', `--cpu-prof-dir=${dir}`],
@@ -322,7 +344,7 @@ function printProfile(
   }
   console.log(`| **busy** | ${perRecord(busy)} |`);
   console.log('\nHeaviest functions of the main thread (self time, µs per record):');
-  for (const [fn, us] of [...profile.functions.entries()].sort((x, y) => y[1] - x[1]).slice(0, 12))
+  for (const [fn, us] of [...profile.functions.entries()].sort((x, y) => y[1] - x[1]).slice(0, 20))
     console.log(`- ${perRecord(us)}  ${fn}`);
 }
 
