@@ -49,8 +49,11 @@ export class RecordChunk {
     this.resolveReleased();
   }
 
+  /** Takes a record just read: the object becomes the chunk's (one per record, not copied). */
   add(record: Omit<SourceRecord, 'chunk'>): void {
-    this.records.push({ ...record, chunk: this });
+    const owned = record as SourceRecord;
+    owned.chunk = this;
+    this.records.push(owned);
     this.pending += 1;
   }
 
