@@ -147,6 +147,12 @@ const modelSchema = z
     gradientClipNorm: z.number().min(0).default(5),
     seed: z.number().int().default(7),
     workers: positiveInt.max(64).default(1),
+    /**
+     * Threads of TensorFlow's intra-op pool in each worker (native backend): auto leaves two
+     * cores to the main thread and the broker and shares the rest among the model's threads, at
+     * least one each; 0 is TensorFlow's own default, a thread per core.
+     */
+    intraOpThreads: z.union([z.literal('auto'), nonNegativeInt.max(1024)]).default('auto'),
   })
   .prefault({});
 

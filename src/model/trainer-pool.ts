@@ -8,9 +8,11 @@
  *
  * Replica 0 chooses the backend; the others are started with the backend it chose, so every
  * replica computes with the same kernels. The native addon loads in several worker threads of
- * one process (each gets its own TensorFlow eager context, whose thread pool TensorFlow sizes to
- * the cores unless TF_NUM_INTRAOP_THREADS says otherwise: `npm run bench -- engine` measured
- * one thread instead within noise, so it is left alone).
+ * one process (each gets its own TensorFlow eager context, whose intra-op pool TensorFlow sizes
+ * to the cores unless TF_NUM_INTRAOP_THREADS says otherwise). `intraOpThreads` sets that
+ * variable before the first worker starts: on 2 cores, where the main thread, the trainer, the
+ * embedder and the broker already compete, one thread each drained more records/s than a pool
+ * per core (`intraOpThreadsFor`, model.intraOpThreads).
  *
  * A replica that throws or whose thread dies is replaced: a fresh thread is initialised with
  * the weights of a healthy replica (or, with one replica, the last snapshot, refreshed every
@@ -61,6 +63,8 @@ export interface TrainerPoolOptions {
   maxRetries?: number;
   /** Embed on a replica of its own that only follows the updates (see above). */
   embedder?: boolean;
+  /** TensorFlow's intra-op threads per replica; 0 or absent: TensorFlow's default (see above). */
+  intraOpThreads?: number;
   /**
    * With one training replica, a step applies its own gradients (one message per step; the
    * default). `false` sends the separate `apply` as with several replicas: the same update,
@@ -138,6 +142,9 @@ export class TrainerPool {
     // warnings and errors. Set here, in the main thread, because TensorFlow reads the process
     // environment itself and a worker's process.env is only a copy.
     process.env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
+    // Read by TensorFlow when each worker's context starts; a value already set wins.
+    if ((options.intraOpThreads ?? 0) > 0)
+      process.env['TF_NUM_INTRAOP_THREADS'] ??= String(options.intraOpThreads);
     const trainer = new TrainerPool(options);
     try {
       const init = await trainer.startReplicas();
@@ -538,6 +545,20 @@ export class TrainerPool {
     this.closed = true;
     await Promise.all(this.allReplicas.map((r) => r.pool.destroy()));
   }
+}
+
+/**
+ * model.intraOpThreads resolved for this machine: `auto` leaves two cores to the main thread and
+ * the broker and shares the rest among the model's threads (replicas, plus the embedder), at
+ * least one each; a number is taken as it is (0: TensorFlow's default, one per core).
+ */
+export function intraOpThreadsFor(
+  setting: 'auto' | number,
+  cores: number,
+  modelThreads: number,
+): number {
+  if (setting !== 'auto') return setting;
+  return Math.max(1, Math.floor((cores - 2) / Math.max(1, modelThreads)));
 }
 
 class ReplicaFailure extends Error {

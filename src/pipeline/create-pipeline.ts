@@ -12,7 +12,7 @@
  * commit or read further.
  */
 import { randomBytes } from 'node:crypto';
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 
 import { Kafka } from 'kafkajs';
 import { Subject, from, map, mergeMap, tap, type Subscription } from 'rxjs';
@@ -27,7 +27,7 @@ import { startHttpServer, type Readiness, type RunningHttpServer } from '../metr
 import { LiveViewState } from '../metrics/live-view-state.js';
 import { Metrics } from '../metrics/metrics.js';
 import { describeChoice } from '../model/backend.js';
-import { TrainerPool } from '../model/trainer-pool.js';
+import { intraOpThreadsFor, TrainerPool } from '../model/trainer-pool.js';
 import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
 import { assignmentOrigin, type Sink } from '../sinks/sink.js';
@@ -133,12 +133,19 @@ export async function createPipeline(
   let backend: string | undefined;
   let trainer: TrainerPool | undefined;
   const startTrainer = async (inputDim: number, state?: ModelState): Promise<TrainerPool> => {
+    const embedder = embedsApart(config);
+    const intraOpThreads = intraOpThreadsFor(
+      config.model.intraOpThreads,
+      availableParallelism(),
+      config.model.workers + (embedder ? 1 : 0),
+    );
     const { pool, init } = await TrainerPool.start({
       backend: config.model.backend,
       model: { ...config.model, inputDim },
       losses: config.losses,
       workers: config.model.workers,
-      embedder: embedsApart(config),
+      embedder,
+      intraOpThreads,
       logger,
       ...(state === undefined ? {} : { state }),
     });
@@ -157,6 +164,12 @@ export async function createPipeline(
       parameters: init.parameterCount,
       workers: pool.replicaCount,
       embedder: pool.hasEmbedder,
+      ...(init.backend.name === 'tensorflow'
+        ? {
+            intraOpThreads:
+              process.env['TF_NUM_INTRAOP_THREADS'] ?? `${intraOpThreads || 'one per core'}`,
+          }
+        : {}),
     });
     trainer = pool;
     return pool;
