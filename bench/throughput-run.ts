@@ -42,6 +42,8 @@ export interface ThroughputRun {
   drift?: Record<string, unknown>;
   /** streamclust only: overrides of the `decode` section. */
   decode?: Record<string, unknown>;
+  /** streamclust only: overrides of the `model` section. */
+  model?: Record<string, unknown>;
   /** The broker's process, whose CPU time over the steady state is measured too (Linux). */
   brokerPid?: number;
 }
@@ -240,6 +242,7 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
     batch: run.batch ?? {},
     drift: run.drift ?? {},
     decode: run.decode ?? {},
+    model: run.model ?? {},
     http: { enabled: false },
     log: { level: 'silent', statusIntervalMs: 0 },
   });

@@ -5,7 +5,9 @@
  *   output per input (acks -1) and commits after the send (bench/throughput-run.ts);
  * - streamclust with the defaults (training on every batch), with training off (and parsing on
  *   a worker thread, `decode.thread: worker`, and without the input-drift tests, which run on
- *   the main thread), and with training on 10 % of the batches (`training.mode: fraction`).
+ *   the main thread), and with training on 10 % of the batches (`training.mode: fraction`);
+ *   the defaults and training off also with TensorFlow's intra-op pool at a thread per core
+ *   (`model.intraOpThreads: 0`) instead of what `auto` chooses.
  * Every run is a process of its own with a fresh consumer group; the configurations are
  * interleaved (A B C D, A B C D, …) so that a noisy moment of the machine does not fall on one
  * of them, and each figure is the median of the rounds. Printed per configuration: records/s,
@@ -13,7 +15,9 @@
  * peak RSS, and for streamclust the seconds per stage, which say where the time goes.
  *
  * `npm run bench -- throughput [--quick]` (full: 3 rounds, 200,000 records at d = 32 and
- * 50,000 at d = 256; quick: 1 round, 20,000 and 5,000).
+ * 50,000 at d = 256; quick: 1 round, 20,000 and 5,000). Every run also reports its main
+ * thread's CPU and the broker's, and the rate at which they would fill every core;
+ * `throughput-profile` shows where the main thread's time goes.
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -43,26 +47,25 @@ interface Configuration {
   training?: Record<string, unknown>;
   drift?: Record<string, unknown>;
   decode?: Record<string, unknown>;
-  /** Environment of the run's process (TensorFlow reads its thread pools' sizes from it). */
-  env?: Record<string, string>;
+  model?: Record<string, unknown>;
 }
 
 const CONFIGURATIONS: Configuration[] = [
   { name: 'kafkajs ceiling', kind: 'ceiling' },
   { name: 'streamclust, defaults', kind: 'streamclust' },
-  // TensorFlow's intra-op pool has a thread per core; on 2 cores it competes with the main
-  // thread and the broker. One thread each for the trainer and the embedder:
+  // model.intraOpThreads auto gives each model thread one TensorFlow intra-op thread on 2 cores;
+  // TensorFlow's own default is a thread per core (0):
   {
-    name: 'streamclust, defaults, TF_NUM_INTRAOP_THREADS=1',
+    name: 'streamclust, defaults, intra-op pool per core',
     kind: 'streamclust',
-    env: { TF_NUM_INTRAOP_THREADS: '1' },
+    model: { intraOpThreads: 0 },
   },
   { name: 'streamclust, training off', kind: 'streamclust', training: { mode: 'off' } },
   {
-    name: 'streamclust, training off, TF_NUM_INTRAOP_THREADS=1',
+    name: 'streamclust, training off, intra-op pool per core',
     kind: 'streamclust',
     training: { mode: 'off' },
-    env: { TF_NUM_INTRAOP_THREADS: '1' },
+    model: { intraOpThreads: 0 },
   },
   // What parsing on a worker thread of its own (decode.thread: worker) gains.
   {
@@ -171,20 +174,18 @@ export async function runThroughputBench(
       const results = new Map<string, ThroughputFigures[]>();
       for (let round = 0; round < rounds; round++) {
         for (const [index, c] of configurations.entries()) {
-          const figures = await measure(
-            {
-              kind: c.kind,
-              brokers: broker.brokers,
-              topic,
-              records: count,
-              group: `tp-d${dim}-r${round}-c${index}`,
-              ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
-              ...(c.training === undefined ? {} : { training: c.training }),
-              ...(c.drift === undefined ? {} : { drift: c.drift }),
-              ...(c.decode === undefined ? {} : { decode: c.decode }),
-            },
-            c.env,
-          );
+          const figures = await measure({
+            kind: c.kind,
+            brokers: broker.brokers,
+            topic,
+            records: count,
+            group: `tp-d${dim}-r${round}-c${index}`,
+            ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
+            ...(c.training === undefined ? {} : { training: c.training }),
+            ...(c.drift === undefined ? {} : { drift: c.drift }),
+            ...(c.decode === undefined ? {} : { decode: c.decode }),
+            ...(c.model === undefined ? {} : { model: c.model }),
+          });
           console.error(
             `throughput: d = ${dim}, round ${round + 1}, ${c.name}: ${Math.round(figures.recordsPerSecond).toLocaleString('en')} records/s`,
           );
@@ -294,8 +295,9 @@ export async function runThroughputProfile(options: { quick?: boolean } = {}): P
             ...(c.training === undefined ? {} : { training: c.training }),
             ...(c.drift === undefined ? {} : { drift: c.drift }),
             ...(c.decode === undefined ? {} : { decode: c.decode }),
+            ...(c.model === undefined ? {} : { model: c.model }),
           },
-          c.env,
+          {},
           ['--cpu-prof', `--cpu-prof-dir=${dir}`],
         );
         const profile = readMainProfile(dir, figures.steadyMicroseconds);
