@@ -6,6 +6,8 @@
  * record with its original bytes, its source coordinates and the expected reason, and nothing
  * else (no assignment for an invalid record, no dead letter for a valid one).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Pipeline } from '../../src/pipeline/create-pipeline.js';
 import type { CliProcess } from './cli-process.js';
 import {
@@ -143,15 +145,20 @@ export function faultInput(options: {
   return { records, invalid, valid: options.count };
 }
 
-/** Produces in slices: kafkajs sends one request per call, and the broker caps its size. */
+/**
+ * Produces in slices: kafkajs sends one request per call, and the broker caps its size. With
+ * `pauseMs`, a pause between slices, for a stream that is still arriving while a test acts.
+ */
 export async function produceInSlices(
   kafka: KafkaHelpers,
   topic: string,
   records: readonly ProducedRecord[],
   slice = 5_000,
+  pauseMs = 0,
 ): Promise<void> {
   for (let i = 0; i < records.length; i += slice) {
     await kafka.produceRaw(topic, records.slice(i, i + slice));
+    if (pauseMs > 0 && i + slice < records.length) await sleep(pauseMs);
   }
 }
 

@@ -33,14 +33,28 @@ describeWithKafka(
       await kafka.createTopic(topics.inputTopic, 3);
       const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
       const input = faultInput({ count: 40_000, partitions: 3, seed: 79, badEvery: 1_000, bad });
-      await produceInSlices(kafka, topics.inputTopic, input.records);
-      const total = sumOffsets(await kafka.endOffsets(topics.inputTopic));
+      // 5,000 records are there at start; the other 35,000 arrive while the instances join and
+      // leave, 700 every 500 ms (about 25 s), so that both hand-overs fall mid-stream however
+      // fast one instance drains what is there. (With all 40,000 produced first, a faster first
+      // instance once drained them before the second had joined.)
+      const head = 5_000;
+      await produceInSlices(kafka, topics.inputTopic, input.records.slice(0, head));
+      const producing = produceInSlices(
+        kafka,
+        topics.inputTopic,
+        input.records.slice(head),
+        700,
+        500,
+      );
+      producing.catch(() => undefined);
+      // A fresh topic: one offset per record.
+      const total = input.records.length;
       const committed = async (): Promise<number> =>
         sumOffsets(await kafka.committedOffsets(topics.groupId, topics.inputTopic));
 
       const args = kafkaRunArgs(kafka.brokers.join(','), topics, [
-        // Small batches, one partition at a time: slow enough for both hand-overs to fall
-        // mid-stream. The status line every 500 ms says how much each instance consumed.
+        // Small batches, one partition at a time. The status line every 500 ms says how much
+        // each instance consumed.
         '--batch-size',
         '64',
         '--set',
@@ -84,6 +98,8 @@ describeWithKafka(
         expect((await joined.exited).code, logs()).toBe(0);
         expect(await committed(), 'the leave came too late to be mid-stream').toBeLessThan(total);
 
+        await producing;
+        expect(sumOffsets(await kafka.endOffsets(topics.inputTopic))).toBe(total);
         await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
           timeoutMs: 180_000,
           message: () => `the first instance did not finish the stream alone; ${logs()}`,
