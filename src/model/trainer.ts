@@ -6,11 +6,11 @@
  * Replicas stay identical by synchronous data parallelism: `step` embeds the replica's shard
  * with the current weights and returns the gradients of the shard's objective; the main thread
  * averages the shards' gradients and sends the same `apply` to every replica, which applies it
- * with its own (identical) optimiser state. (A lone replica applies its own gradients inside the
- * step, `applyAs`: the same update, one message fewer.) Same initial weights (seeded), same updates in the
- * same order, same kernels: the same weights, which the replica test checks bit for bit. A
- * single writer publishing weights would also keep replicas equal, but it serialises all
- * training on one thread; averaging lets every worker share the backward pass.
+ * with its own (identical) optimiser state. (A lone replica applies its own gradients inside
+ * the step, `applyAs`: the same update, one message fewer.) Same initial weights (seeded), same
+ * updates in the same order, same kernels: the same weights, which the replica test checks bit
+ * for bit. A single writer publishing weights would also keep replicas equal, but it serialises
+ * all training on one thread; averaging lets every worker share the backward pass.
  *
  * The deep-clustering head follows the store by cluster id: when the store's ids change (a
  * split, a re-seed, a death, a birth), classes whose id survives keep their weights and new ids

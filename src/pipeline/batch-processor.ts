@@ -494,10 +494,8 @@ export class BatchProcessor {
     const { metrics } = this.deps;
     for (const a of assignments) a.record.chunk.settle();
     for (const d of deadLetters) d.record.chunk.settle();
-    if (this.checkpointer.enabled) {
-      this.checkpointer.settled(assignments.map((a) => a.record));
-      this.checkpointer.settled(deadLetters.map((d) => d.record));
-    }
+    this.checkpointer.settled(assignments.map((a) => a.record));
+    this.checkpointer.settled(deadLetters.map((d) => d.record));
     this.counts.assigned += assignments.length;
     this.counts.invalid += deadLetters.length;
     metrics.recordsAssigned.inc(assignments.length);

@@ -164,11 +164,9 @@ export async function createPipeline(
       parameters: init.parameterCount,
       workers: pool.replicaCount,
       embedder: pool.hasEmbedder,
+      // TrainerPool.start set it unless it was set already (or 0: TensorFlow's default).
       ...(init.backend.name === 'tensorflow'
-        ? {
-            intraOpThreads:
-              process.env['TF_NUM_INTRAOP_THREADS'] ?? `${intraOpThreads || 'one per core'}`,
-          }
+        ? { intraOpThreads: process.env['TF_NUM_INTRAOP_THREADS'] ?? 'one per core' }
         : {}),
     });
     trainer = pool;
