@@ -22,7 +22,6 @@ interface CpuProfile {
 }
 
 export interface ThreadProfile {
-  thread: string;
   /** Microseconds sampled inside the window, idle included. */
   sampled: number;
   /** Microseconds per category of code, idle excluded. */
@@ -49,11 +48,7 @@ export function category(frame: ProfileNode['callFrame']): string {
 }
 
 /** The self time of one profile's samples within [from, to] µs (monotonic clock). */
-export function summarizeProfile(
-  profile: CpuProfile,
-  thread: string,
-  window: [number, number],
-): ThreadProfile {
+export function summarizeProfile(profile: CpuProfile, window: [number, number]): ThreadProfile {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
   const categories = new Map<string, number>();
   const functions = new Map<string, number>();
@@ -73,7 +68,7 @@ export function summarizeProfile(
     const name = `${node.callFrame.functionName || '(anonymous)'} (${cat})`;
     functions.set(name, (functions.get(name) ?? 0) + span);
   }
-  return { thread, sampled, categories, functions };
+  return { sampled, categories, functions };
 }
 
 /**
@@ -85,5 +80,5 @@ export function readMainProfile(dir: string, window: [number, number]): ThreadPr
   const file = readdirSync(dir).find((f) => f.endsWith('.cpuprofile') && f.split('.')[4] === '0');
   if (file === undefined) return undefined;
   const profile = JSON.parse(readFileSync(path.join(dir, file), 'utf8')) as CpuProfile;
-  return summarizeProfile(profile, 'main', window);
+  return summarizeProfile(profile, window);
 }

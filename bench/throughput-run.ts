@@ -142,11 +142,17 @@ async function ceiling(run: ThroughputRun): Promise<ThroughputFigures> {
 }
 
 /** Microseconds of user + system CPU a process has used, from /proc (Linux; else undefined). */
-function processCpuMicroseconds(
-  pid: number | undefined,
-  file = `/proc/${pid}/stat`,
-): number | undefined {
-  if (pid === undefined) return undefined;
+function processCpuMicroseconds(pid: number | undefined): number | undefined {
+  return pid === undefined ? undefined : statCpuMicroseconds(`/proc/${pid}/stat`);
+}
+
+/** CPU µs of this process's main thread (its OS thread id is the pid), from /proc (Linux). */
+function mainThreadCpuMicroseconds(): number | undefined {
+  return statCpuMicroseconds(`/proc/self/task/${process.pid}/stat`);
+}
+
+/** User + system CPU in a /proc `stat` file (a process's or a thread's), in µs. */
+function statCpuMicroseconds(file: string): number | undefined {
   try {
     // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime
     // are the 12th and 13th, in clock ticks of 1/100 s.
@@ -156,11 +162,6 @@ function processCpuMicroseconds(
   } catch {
     return undefined;
   }
-}
-
-/** CPU µs of this process's main thread (its OS thread id is the pid), from /proc (Linux). */
-function mainThreadCpuMicroseconds(): number | undefined {
-  return processCpuMicroseconds(process.pid, `/proc/self/task/${process.pid}/stat`);
 }
 
 const monotonicMicroseconds = (): number => Number(process.hrtime.bigint() / 1000n);

@@ -384,6 +384,7 @@ export class TrainerPool {
     }
     const weights = shards.map(([start, end]) => (end - start) / task.rows);
     const applyStarted = performance.now();
+    // With `applyAs` the step's own tensor count is already the one after its update.
     const applied =
       applyAs === undefined
         ? await this.applyAll(
@@ -392,7 +393,7 @@ export class TrainerPool {
               weights,
             ),
           )
-        : await this.appliedInStep(results[0] as StepResult, applyAs);
+        : await this.appliedInStep(results[0] as StepResult, applyAs).then(() => []);
     return {
       embeddings,
       trained: true,
@@ -436,7 +437,7 @@ export class TrainerPool {
   }
 
   /** The lone replica's step applied its own gradients (`applyAs`): the pool follows it. */
-  private async appliedInStep(result: StepResult, version: number): Promise<ApplyResult[]> {
+  private async appliedInStep(result: StepResult, version: number): Promise<void> {
     if (result.modelVersion !== version) {
       throw new Error(
         `the trainer replica answered at version ${result.modelVersion}, expected ${version}`,
@@ -444,7 +445,6 @@ export class TrainerPool {
     }
     this.advance(result.gradients as PackedTensors, version);
     await this.maybeSnapshot();
-    return [{ kind: 'apply', modelVersion: version, numTensors: result.numTensors }];
   }
 
   /** Every training replica took the update to `version`; the embedder takes it next. */

@@ -19,14 +19,11 @@ import type { DeadLetter } from '../sinks/sink.js';
 import type { SourceRecord } from '../sources/source.js';
 import { InvalidTally } from './invalid-tally.js';
 
-export interface DecodedRow {
-  record: SourceRecord;
-  label: number | undefined;
-  features: Float32Array;
-  /** Features before standardisation, kept while the store warms up. */
-  raw: Float32Array | undefined;
-  captured: string | number | boolean | null | undefined;
-}
+/**
+ * A valid record as the decoder gave it (features, label, `raw` before standardisation while
+ * the store warms up, the captured field) with the record it came from: one object per record.
+ */
+export type DecodedRow = Extract<Decoded, { ok: true }> & { record: SourceRecord };
 
 export interface DecodedBatch {
   valid: DecodedRow[];
@@ -147,7 +144,9 @@ export class DecodeStage {
   }
 }
 
+/** The decoder's result is fresh and ours: the record goes onto it rather than into a copy. */
 function decodedRow(record: SourceRecord, decoded: Extract<Decoded, { ok: true }>): DecodedRow {
-  const { label, features, raw, captured } = decoded;
-  return { record, label, features, raw, captured };
+  const row = decoded as DecodedRow;
+  row.record = record;
+  return row;
 }
