@@ -15,7 +15,8 @@
  * Both are timed in the steady state: from the first output written (for streamclust: once the
  * warm-up sample is assigned, the backend loaded and the network pretrained, all once per
  * start; `startSeconds` says how long that took) to the output of the `records`-th record, and
- * the rate counts the records written in between. CPU time is measured over the same span.
+ * the rate counts the records written in between. CPU time is measured over the same span:
+ * the process's, its main thread's and, given its pid, the broker's (the last two from /proc).
  */
 import { readFileSync } from 'node:fs';
 
