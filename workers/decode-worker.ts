@@ -1,7 +1,7 @@
 /**
  * Piscina entry point of the decode stage's worker (src/pipeline/decode-stage.ts): parses the
  * records of a batch off the main thread, which then only standardises and labels them. Thin
- * on purpose: the decoding is JsonDecoder's `parse`, the messages are in decode-protocol.ts.
+ * on purpose: the decoding is JsonDecoder's `parseInto`, the messages are in decode-protocol.ts.
  */
 import { move, transferableSymbol, valueSymbol, workerData } from 'piscina';
 
@@ -24,7 +24,11 @@ export default function run(request: DecodeRequest): DecodeResponse {
     decoders.set(request.dim, decoder);
   }
   const parser = decoder;
-  const response = decodePacked((v) => parser.parse(v), request, captureField !== undefined);
+  const response = decodePacked(
+    (v, out, at) => parser.parseInto(v, out, at),
+    request,
+    captureField !== undefined,
+  );
   // Handed to the main thread instead of copied.
   return move({
     [transferableSymbol]: [response.raw.buffer as ArrayBuffer, response.ok.buffer as ArrayBuffer],

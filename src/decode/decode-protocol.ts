@@ -6,7 +6,7 @@
  * record, the failures with their reasons, and the valid records' labels (and captured field)
  * as the records have them. Buffers are transferred, never copied.
  */
-import type { DecodeReason, DecoderOptions, Parsed } from './json-decoder.js';
+import type { DecodeReason, DecoderOptions, ParsedInto } from './json-decoder.js';
 
 export interface DecodeWorkerData {
   options: DecoderOptions;
@@ -52,9 +52,9 @@ export function packValues(values: readonly (Buffer | null)[]): {
   return { values: packed, starts, nulls };
 }
 
-/** Decodes a packed batch with a decoder's stateless part (`parse`). */
+/** Decodes a packed batch with a decoder's stateless part (`parseInto`). */
 export function decodePacked(
-  parse: (value: Uint8Array | null) => Parsed,
+  parseInto: (value: Uint8Array | null, out: Float32Array, at: number) => ParsedInto,
   request: DecodeRequest,
   capture: boolean,
 ): DecodeResponse {
@@ -70,13 +70,12 @@ export function decodePacked(
       request.nulls[i] === 1
         ? null
         : request.values.subarray(request.starts[i]!, request.starts[i + 1]!);
-    const parsed = parse(value);
+    const parsed = parseInto(value, raw, rows * request.dim);
     if (!parsed.ok) {
       failures.push({ index: i, reason: parsed.reason, message: parsed.message });
       continue;
     }
     ok[i] = 1;
-    raw.set(parsed.raw, rows * request.dim);
     labels.push(parsed.label);
     if (capture) captured.push(parsed.captured ?? null);
     rows += 1;

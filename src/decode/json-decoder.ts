@@ -43,6 +43,15 @@ export type Parsed =
     }
   | { ok: false; reason: DecodeReason; message: string };
 
+/** What `parseInto` gives: the features went into the caller's array; the label as it is. */
+export type ParsedInto =
+  | {
+      ok: true;
+      label: number | string | undefined;
+      captured?: string | number | boolean | null;
+    }
+  | { ok: false; reason: DecodeReason; message: string };
+
 export type DecoderOptions = Config['decode'];
 
 export interface DecoderStatistics {
@@ -54,8 +63,14 @@ export interface DecoderStatistics {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-type FeaturesOrFailure =
-  { ok: true; features: Float32Array } | { ok: false; reason: DecodeReason; message: string };
+type Failure = { ok: false; reason: DecodeReason; message: string };
+type FeaturesOrFailure = { ok: true; features: Float32Array } | Failure;
+
+/** Where `read` puts a record's features: a caller's batch array at a row's offset. */
+interface Target {
+  out: Float32Array;
+  at: number;
+}
 
 export class JsonDecoder {
   private readonly options: DecoderOptions;
@@ -126,14 +141,10 @@ export class JsonDecoder {
       : undefined;
   }
 
-  /**
-   * `keepRaw` returns the features before standardisation with the record; `rawInto` copies
-   * them into a caller's array at `rawAt` instead (one array per batch, none per record).
-   */
-  decode(value: Buffer | null, keepRaw = false, rawInto?: Float32Array, rawAt = 0): Decoded {
+  /** `keepRaw` returns the features before standardisation with the record. */
+  decode(value: Buffer | null, keepRaw = false): Decoded {
     const parsed = this.parse(value);
     if (!parsed.ok) return parsed;
-    rawInto?.set(parsed.raw, rawAt);
     return this.accept(parsed.raw, parsed.label, parsed.captured, keepRaw, true);
   }
 
@@ -143,6 +154,28 @@ export class JsonDecoder {
    * standardisation), its label and captured field as they are in the record.
    */
   parse(value: Buffer | Uint8Array | null): Parsed {
+    const parsed = this.read(value, undefined);
+    if (!parsed.ok) return parsed;
+    const { features, ...rest } = parsed;
+    return { ...rest, raw: features };
+  }
+
+  /**
+   * `parse` for a batch: the features (before standardisation) go into `out` at `at`, `dim`
+   * values, with no array of their own. The dimension must be known (declared, voted or fixed
+   * by an earlier record). After a failure `out` may hold part of the record: the next one
+   * overwrites it.
+   */
+  parseInto(value: Buffer | Uint8Array | null, out: Float32Array, at: number): ParsedInto {
+    if (this.dimension === 0)
+      throw new RangeError('parseInto: the feature dimension is not known yet');
+    return this.read(value, { out, at });
+  }
+
+  private read(
+    value: Buffer | Uint8Array | null,
+    target: Target | undefined,
+  ): (ParsedInto & { ok: true; features: Float32Array }) | Failure {
     if (value === null) return fail('null_value', 'the record has no value (null)');
     if (value.length === 0) return fail('empty_value', 'the record value is empty');
     if (value.length > this.options.maxRecordBytes) {
@@ -179,12 +212,15 @@ export class JsonDecoder {
         );
       }
     }
-    const raw = this.options.fields.length > 0 ? this.fromFields(object) : this.fromVector(object);
+    const raw =
+      this.options.fields.length > 0
+        ? this.fromFields(object, target)
+        : this.fromVector(object, target);
     if (!raw.ok) return raw;
     const label = object[this.options.labelField];
     return {
       ok: true,
-      raw: raw.features,
+      features: raw.features,
       label: typeof label === 'number' || typeof label === 'string' ? label : undefined,
       ...(this.captureField === undefined ? {} : { captured: scalar(object[this.captureField]) }),
     };
@@ -214,6 +250,24 @@ export class JsonDecoder {
     return decoded;
   }
 
+  /**
+   * `accept` for a batch: row `row` of `inputs` (rows × dim, before standardisation, left as it
+   * is) standardised into the same row of `features`, the running statistics updated. Returns
+   * the label's id.
+   */
+  acceptInto(
+    inputs: Float32Array,
+    features: Float32Array,
+    row: number,
+    label: number | string | undefined,
+  ): number | undefined {
+    const d = this.dimension;
+    const at = row * d;
+    if (this.options.standardize) this.standardizeInto(inputs, features, at, d);
+    else features.set(inputs.subarray(at, at + d), at);
+    return this.labelOf(label);
+  }
+
   /** An integer label as it is; a string label its id (decode.labelValues, then first seen). */
   private labelOf(value: unknown): number | undefined {
     if (typeof value === 'number') return Number.isInteger(value) ? value : undefined;
@@ -231,7 +285,7 @@ export class JsonDecoder {
     return [...this.labelIds.keys()];
   }
 
-  private fromVector(object: Record<string, unknown>): FeaturesOrFailure {
+  private fromVector(object: Record<string, unknown>, target?: Target): FeaturesOrFailure {
     const field = this.options.vectorField;
     if (!(field in object)) return fail('missing_field', `the field "${field}" is missing`);
     const vector = object[field];
@@ -244,47 +298,55 @@ export class JsonDecoder {
         `the field "${field}" has ${vector.length} values, expected ${this.dimension}${this.options.dim === 0 ? ' (the length most records of the first batch had; set decode.dim to declare it)' : ''}`,
       );
     }
-    const features = new Float32Array(vector.length);
+    const features = target?.out ?? new Float32Array(vector.length);
+    const at = target?.at ?? 0;
     for (let i = 0; i < vector.length; i++) {
       const v: unknown = vector[i];
       if (typeof v !== 'number')
         return fail('wrong_type', `${field}[${i}] is ${describe(v)}, not a number`);
       if (!Number.isFinite(v)) return fail('non_finite', `${field}[${i}] is not finite`);
-      features[i] = v;
+      features[at + i] = v;
     }
     if (this.dimension === 0) this.dimension = vector.length;
     return { ok: true, features };
   }
 
-  private fromFields(object: Record<string, unknown>): FeaturesOrFailure {
-    const features = new Float32Array(this.options.fields.length);
+  private fromFields(object: Record<string, unknown>, target?: Target): FeaturesOrFailure {
+    const features = target?.out ?? new Float32Array(this.options.fields.length);
+    const at = target?.at ?? 0;
     for (const [i, name] of this.options.fields.entries()) {
       if (!(name in object)) return fail('missing_field', `the field "${name}" is missing`);
       const v = object[name];
       if (typeof v !== 'number')
         return fail('wrong_type', `the field "${name}" is ${describe(v)}, not a number`);
       if (!Number.isFinite(v)) return fail('non_finite', `the field "${name}" is not finite`);
-      features[i] = v;
+      features[at + i] = v;
     }
     return { ok: true, features };
   }
 
   private standardize(features: Float32Array): Float32Array {
-    const d = features.length;
+    this.standardizeInto(features, features, 0, features.length);
+    return features;
+  }
+
+  /** Standardises `d` values of `from` at `at` into `to` at `at`, updating the statistics. */
+  private standardizeInto(from: Float32Array, to: Float32Array, at: number, d: number): void {
     this.mean ??= new Float64Array(d);
     this.m2 ??= new Float64Array(d);
     this.count += 1;
+    const mean = this.mean;
+    const m2 = this.m2;
     for (let i = 0; i < d; i++) {
-      const x = features[i] as number;
-      const delta = x - (this.mean[i] as number);
-      this.mean[i] = (this.mean[i] as number) + delta / this.count;
-      this.m2[i] = (this.m2[i] as number) + delta * (x - (this.mean[i] as number));
-      const variance = this.count > 1 ? (this.m2[i] as number) / (this.count - 1) : 1;
-      features[i] = this.clip(
-        (x - (this.mean[i] as number)) / Math.sqrt(variance > 1e-12 ? variance : 1),
+      const x = from[at + i] as number;
+      const delta = x - (mean[i] as number);
+      mean[i] = (mean[i] as number) + delta / this.count;
+      m2[i] = (m2[i] as number) + delta * (x - (mean[i] as number));
+      const variance = this.count > 1 ? (m2[i] as number) / (this.count - 1) : 1;
+      to[at + i] = this.clip(
+        (x - (mean[i] as number)) / Math.sqrt(variance > 1e-12 ? variance : 1),
       );
     }
-    return features;
   }
 
   /**
@@ -341,10 +403,7 @@ export class JsonDecoder {
   }
 }
 
-function fail(
-  reason: DecodeReason,
-  message: string,
-): { ok: false; reason: DecodeReason; message: string } {
+function fail(reason: DecodeReason, message: string): Failure {
   return { ok: false, reason, message };
 }
 

@@ -38,7 +38,7 @@ import type { PipelineObserver } from './batch-report.js';
 import type { ClusterProfile } from '../cluster/cluster-profiles.js';
 import { Checkpointer } from '../state/checkpointer.js';
 import type { InvalidReason } from './invalid-tally.js';
-import { DecodeStage, type DecodedRow } from './decode-stage.js';
+import { DecodeStage, type DecodedBatch } from './decode-stage.js';
 import { EmbeddingStage } from './embedding-stage.js';
 import { OnlineLearner } from './online-learner.js';
 import { SerialQueue } from '../serial-queue.js';
@@ -49,7 +49,6 @@ import { Watermarks } from './watermarks.js';
 /** A batch after the first stage (decode, embed), waiting for the second (assign, write). */
 interface PreparedBatch {
   records: SourceRecord[];
-  valid: DecodedRow[];
   deadLetters: DeadLetter[];
   embedded: EmbeddedBatch | undefined;
   /** Embedded before the store started, so with the weights from before pretraining. */
@@ -298,20 +297,19 @@ export class BatchProcessor {
   /** First stage: decode, and embed with the current weights. */
   private async prepare(records: SourceRecord[]): Promise<PreparedBatch> {
     const endBatch = this.deps.metrics.batchDuration.startTimer();
-    const { valid, deadLetters, inputs } = await this.decoding.decode(records, !this.store.ready);
+    const decoded = await this.decoding.decode(records);
     const beforeStore = !this.store.ready;
     const embedded =
-      valid.length > 0
-        ? { ...(await this.embed(valid)), ...(inputs && { raw: inputs }) }
+      decoded.valid.length > 0
+        ? { ...(await this.embed(decoded)), raw: decoded.inputs }
         : undefined;
     return {
       records,
-      valid,
-      deadLetters,
+      deadLetters: decoded.deadLetters,
       embedded,
       beforeStore,
       endBatch,
-      inputs: this.driftWatch.wantsRaw ? inputs : undefined,
+      inputs: this.driftWatch.wantsRaw ? decoded.inputs : undefined,
     };
   }
 
@@ -321,7 +319,7 @@ export class BatchProcessor {
    */
   private async complete(batch: PreparedBatch): Promise<{ settled: Promise<void> }> {
     const { metrics } = this.deps;
-    const { records, valid, deadLetters, embedded, endBatch } = batch;
+    const { records, deadLetters, embedded, endBatch } = batch;
     // Background training that failed fails the pipeline here, as an inline step would have.
     this.learner.throwIfFailed();
     this.watermarks?.received(records);
@@ -338,7 +336,7 @@ export class BatchProcessor {
         ready.push(
           batch.beforeStore ? await this.embedding.again(embedded, this.counts.batches) : embedded,
         );
-      } else if (this.warmup.add({ ...embedded, raw: rawFeatures(valid, this.decoder.dim) }))
+      } else if (this.warmup.add({ ...embedded, raw: embedded.raw ?? embedded.features }))
         await this.startStore('warm-up sample complete');
       else this.armWarmupTimer();
     }
@@ -369,7 +367,7 @@ export class BatchProcessor {
     return { settled: settled.then(endBatch) };
   }
 
-  private async embed(rows: DecodedRow[]): Promise<EmbeddedBatch> {
+  private async embed(rows: DecodedBatch): Promise<EmbeddedBatch> {
     const dim = this.decoder.dim;
     // Without a network the store clusters the scaled input, whose dimension the first record
     // may have fixed only now.
@@ -538,11 +536,4 @@ export class BatchProcessor {
       storeVersion: this.store.version,
     });
   }
-}
-
-/** The rows' features before standardisation, rows × dim (the decoded ones if none were kept). */
-function rawFeatures(rows: DecodedRow[], dim: number): Float32Array {
-  const out = new Float32Array(rows.length * dim);
-  rows.forEach((row, i) => out.set(row.raw ?? row.features, i * dim));
-  return out;
 }

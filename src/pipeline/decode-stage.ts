@@ -12,7 +12,7 @@
 import type { Config } from '../config/schema.js';
 import type { DecodeResponse } from '../decode/decode-protocol.js';
 import { DecodeWorkerClient } from '../decode/decode-worker-client.js';
-import { JsonDecoder, type DecodeReason, type Decoded } from '../decode/json-decoder.js';
+import { JsonDecoder, type DecodeReason } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter } from '../sinks/sink.js';
@@ -20,16 +20,20 @@ import type { SourceRecord } from '../sources/source.js';
 import { InvalidTally } from './invalid-tally.js';
 
 /**
- * A valid record as the decoder gave it (features, label, `raw` before standardisation while
- * the store warms up, the captured field) with the record it came from: one object per record.
+ * A batch decoded: its valid records in input order, their features in one array each way
+ * (row i is valid[i]), their labels, and the dead letters. No object or array per record.
  */
-export type DecodedRow = Extract<Decoded, { ok: true }> & { record: SourceRecord };
-
 export interface DecodedBatch {
-  valid: DecodedRow[];
+  valid: SourceRecord[];
+  /** The valid records' label ids (decode.labelField), undefined where a record has none. */
+  labels: (number | undefined)[];
+  /** The captured field's values (losses.positives.field), when one is captured. */
+  captured: (string | number | boolean | null)[] | undefined;
+  /** The valid records' features standardised (decode.standardize), rows × dim. */
+  features: Float32Array;
+  /** The valid records' features before standardisation, rows × dim. */
+  inputs: Float32Array;
   deadLetters: DeadLetter[];
-  /** The valid records' features before standardisation, rows × dim (undefined before dim). */
-  inputs: Float32Array | undefined;
 }
 
 export class DecodeStage {
@@ -38,6 +42,8 @@ export class DecodeStage {
   readonly invalid = new InvalidTally();
   /** Parses off the main thread (decode.thread), once the input dimension is known. */
   private readonly worker: DecodeWorkerClient | undefined;
+  /** Whether a field is captured with each record (losses.positives.field). */
+  private readonly captures: boolean;
   /** Batches parsed by the worker so far. */
   batchesInWorker = 0;
 
@@ -45,14 +51,14 @@ export class DecodeStage {
     const { losses, decode } = deps.config;
     const capture = losses.positives.source === 'field' ? losses.positives.field : undefined;
     this.decoder = new JsonDecoder(decode, capture);
+    this.captures = capture !== undefined;
     this.worker =
       decode.thread === 'worker'
         ? new DecodeWorkerClient({ options: decode, captureField: capture })
         : undefined;
   }
 
-  /** `keepRaw`: keep each row's features before standardisation (while the store warms up). */
-  async decode(records: readonly SourceRecord[], keepRaw: boolean): Promise<DecodedBatch> {
+  async decode(records: readonly SourceRecord[]): Promise<DecodedBatch> {
     const { metrics, logger } = this.deps;
     const timer = metrics.stageDuration.startTimer({ stage: 'decode' });
     const values = records.map((r) => r.value);
@@ -62,8 +68,7 @@ export class DecodeStage {
         ...vote,
         other: 'records of other lengths go to the dead letters; set decode.dim to declare it',
       });
-    const batch =
-      (await this.inWorker(records, values, keepRaw)) ?? this.onMainThread(records, keepRaw);
+    const batch = (await this.inWorker(records, values)) ?? this.onMainThread(records);
     metrics.recordsDecoded.inc(batch.valid.length);
     timer();
     return batch;
@@ -73,17 +78,33 @@ export class DecodeStage {
     await this.worker?.close();
   }
 
-  private onMainThread(records: readonly SourceRecord[], keepRaw: boolean): DecodedBatch {
-    const valid: DecodedRow[] = [];
-    const deadLetters: DeadLetter[] = [];
-    const dim = this.decoder.dim;
-    const inputs = dim > 0 ? new Float32Array(records.length * dim) : undefined;
+  private onMainThread(records: readonly SourceRecord[]): DecodedBatch {
+    const decoder = this.decoder;
+    let dim = decoder.dim;
+    let batch = emptyBatch(dim, records.length, this.captures);
     for (const record of records) {
-      const decoded = this.decoder.decode(record.value, keepRaw, inputs, valid.length * dim);
-      if (decoded.ok) valid.push(decodedRow(record, decoded));
-      else this.deadLetter(deadLetters, record, decoded.reason, decoded.message);
+      if (dim === 0) {
+        // No record of the batch had a vector to vote on, so none should decode; were one to,
+        // it fixes the dimension and the batch's arrays are made for it.
+        const one = decoder.parse(record.value);
+        if (!one.ok) {
+          this.deadLetter(batch.deadLetters, record, one.reason, one.message);
+          continue;
+        }
+        dim = decoder.dim;
+        batch = {
+          ...emptyBatch(dim, records.length, this.captures),
+          deadLetters: batch.deadLetters,
+        };
+        batch.inputs.set(one.raw);
+        this.accepted(batch, record, one.label, one.captured);
+        continue;
+      }
+      const parsed = decoder.parseInto(record.value, batch.inputs, batch.valid.length * dim);
+      if (parsed.ok) this.accepted(batch, record, parsed.label, parsed.captured);
+      else this.deadLetter(batch.deadLetters, record, parsed.reason, parsed.message);
     }
-    return { valid, deadLetters, inputs: inputs?.subarray(0, valid.length * dim) };
+    return trimmed(batch, dim);
   }
 
   /**
@@ -94,7 +115,6 @@ export class DecodeStage {
   private async inWorker(
     records: readonly SourceRecord[],
     values: readonly (Buffer | null)[],
-    keepRaw: boolean,
   ): Promise<DecodedBatch | undefined> {
     const dim = this.decoder.dim;
     if (this.worker === undefined || this.worker.failure !== undefined || dim === 0)
@@ -109,27 +129,40 @@ export class DecodeStage {
       return undefined;
     }
     this.batchesInWorker += 1;
-    const valid: DecodedRow[] = [];
-    const deadLetters: DeadLetter[] = [];
+    const batch: DecodedBatch = {
+      valid: [],
+      labels: [],
+      captured: this.captures ? [] : undefined,
+      features: new Float32Array(response.raw.length),
+      inputs: response.raw,
+      deadLetters: [],
+    };
     const failures = response.failures;
     let failure = 0;
     for (let i = 0; i < records.length; i++) {
       const record = records[i]!;
       if (response.ok[i] !== 1) {
         const f = failures[failure++]!;
-        this.deadLetter(deadLetters, record, f.reason, f.message);
+        this.deadLetter(batch.deadLetters, record, f.reason, f.message);
         continue;
       }
-      const row = valid.length;
-      const decoded = this.decoder.accept(
-        response.raw.subarray(row * dim, (row + 1) * dim),
-        response.labels[row],
-        response.captured?.[row],
-        keepRaw,
-      );
-      if (decoded.ok) valid.push(decodedRow(record, decoded));
+      const row = batch.valid.length;
+      this.accepted(batch, record, response.labels[row], response.captured?.[row]);
     }
-    return { valid, deadLetters, inputs: response.raw };
+    return batch;
+  }
+
+  /** A record whose features are row `valid.length` of `inputs`: standardised and labelled. */
+  private accepted(
+    batch: DecodedBatch,
+    record: SourceRecord,
+    label: number | string | undefined,
+    captured: string | number | boolean | null | undefined,
+  ): void {
+    const row = batch.valid.length;
+    batch.labels.push(this.decoder.acceptInto(batch.inputs, batch.features, row, label));
+    batch.captured?.push(captured ?? null);
+    batch.valid.push(record);
   }
 
   private deadLetter(
@@ -144,9 +177,24 @@ export class DecodeStage {
   }
 }
 
-/** The decoder's result is fresh and ours: the record goes onto it rather than into a copy. */
-function decodedRow(record: SourceRecord, decoded: Extract<Decoded, { ok: true }>): DecodedRow {
-  const row = decoded as DecodedRow;
-  row.record = record;
-  return row;
+function emptyBatch(dim: number, rows: number, captures: boolean): DecodedBatch {
+  return {
+    valid: [],
+    labels: [],
+    captured: captures ? [] : undefined,
+    features: new Float32Array(rows * dim),
+    inputs: new Float32Array(rows * dim),
+    deadLetters: [],
+  };
+}
+
+/** The batch's arrays cut to its valid rows (views: the buffers are not copied). */
+function trimmed(batch: DecodedBatch, dim: number): DecodedBatch {
+  const length = batch.valid.length * dim;
+  if (batch.inputs.length === length) return batch;
+  return {
+    ...batch,
+    features: batch.features.subarray(0, length),
+    inputs: batch.inputs.subarray(0, length),
+  };
 }

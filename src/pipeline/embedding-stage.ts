@@ -12,7 +12,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { modelStateFromJson, type ModelState } from '../model/model-state.js';
 import type { TrainerPool } from '../model/trainer-pool.js';
 import type { CheckpointFile } from '../state/checkpoint.js';
-import type { DecodedRow } from './decode-stage.js';
+import type { DecodedBatch } from './decode-stage.js';
 import { storeInputs, type OnlineLearner } from './online-learner.js';
 import type { EmbeddedBatch } from './warm-up.js';
 
@@ -40,19 +40,14 @@ export class EmbeddingStage {
 
   /** Embeds the rows; `batch` seeds the step, `store` is the one the in-step training reads. */
   async embed(
-    rows: DecodedRow[],
+    rows: DecodedBatch,
     dim: number,
     store: OnlineKMeans,
     batch: number,
   ): Promise<EmbeddedBatch> {
     const { learner, metrics } = this.deps;
-    const features = new Float32Array(rows.length * dim);
-    rows.forEach((row, i) => features.set(row.features, i * dim));
-    const base = {
-      records: rows.map((r) => r.record),
-      labels: rows.map((r) => r.label),
-      features,
-    };
+    const { features } = rows;
+    const base = { records: rows.valid, labels: rows.labels, features };
     if (!learner.hasNetwork)
       return { ...base, losses: {}, embeddings: features.slice(), modelVersion: 0 };
     const resume = this.deps.resume;
@@ -69,7 +64,7 @@ export class EmbeddingStage {
       trainer.step({
         // The pool sends a copy: `features` stays ours for the drift statistics.
         features,
-        rows: rows.length,
+        rows: rows.valid.length,
         train,
         phase: learner.phase(),
         seed: batch,
@@ -117,13 +112,13 @@ export class EmbeddingStage {
   }
 
   /** Miner labels from a record field or the record key (losses.positives.source). */
-  private labels(rows: DecodedRow[]): { labels?: Int32Array } {
+  private labels(rows: DecodedBatch): { labels?: Int32Array } {
     const source = this.deps.config.losses.positives.source;
-    const n = rows.length;
+    const n = rows.valid.length;
     if (source === 'field')
-      return { labels: resolveLabels('field', { n, fieldValues: rows.map((r) => r.captured) }) };
+      return { labels: resolveLabels('field', { n, fieldValues: rows.captured ?? [] }) };
     if (source === 'key')
-      return { labels: resolveLabels('key', { n, keys: rows.map((r) => r.record.key) }) };
+      return { labels: resolveLabels('key', { n, keys: rows.valid.map((r) => r.key) }) };
     return {};
   }
 }

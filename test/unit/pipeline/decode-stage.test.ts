@@ -9,6 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../../src/config/load-config.js';
 import { silentLogger } from '../../../src/log.js';
 import { Metrics } from '../../../src/metrics/metrics.js';
+import { JsonDecoder } from '../../../src/decode/json-decoder.js';
 import { DecodeStage, type DecodedBatch } from '../../../src/pipeline/decode-stage.js';
 import type { SourceRecord } from '../../../src/sources/source.js';
 
@@ -41,15 +42,12 @@ function batch(seed: number): (string | null)[] {
 
 function shape(b: DecodedBatch) {
   return {
-    valid: b.valid.map((r) => ({
-      offset: r.record.offset,
-      features: [...r.features],
-      raw: r.raw === undefined ? undefined : [...r.raw],
-      label: r.label,
-      captured: r.captured,
-    })),
+    valid: b.valid.map((r) => r.offset),
+    features: [...b.features],
+    inputs: [...b.inputs],
+    labels: b.labels,
+    captured: b.captured,
     deadLetters: b.deadLetters.map((d) => [d.record.offset, d.reason, d.message]),
-    inputs: [...(b.inputs ?? [])],
   };
 }
 
@@ -71,10 +69,7 @@ describe('DecodeStage', () => {
     stages.push(main, worker);
     for (let b = 0; b < 3; b++) {
       const input = records(batch(b), b * 100);
-      const [onMain, inWorker] = [
-        await main.decode(input, b === 0),
-        await worker.decode(input, b === 0),
-      ];
+      const [onMain, inWorker] = [await main.decode(input), await worker.decode(input)];
       expect(onMain.valid.length).toBe(40);
       expect(onMain.deadLetters).toHaveLength(8);
       expect(shape(inWorker)).toEqual(shape(onMain));
@@ -93,11 +88,11 @@ describe('DecodeStage', () => {
     });
     stages.push(stage);
     // decode.dim 0: the main thread votes the dimension on the first batch, the worker decodes.
-    const first = await stage.decode(records(batch(0), 0), true);
+    const first = await stage.decode(records(batch(0), 0));
     expect(first.valid).toHaveLength(40);
     expect(stage.decoder.dim).toBe(3);
     expect(stage.batchesInWorker).toBe(1);
-    const second = await stage.decode(records(batch(1), 100), false);
+    const second = await stage.decode(records(batch(1), 100));
     expect(second.valid).toHaveLength(40);
     expect(stage.batchesInWorker).toBe(2);
     expect(second.deadLetters.map((d) => d.reason).sort()).toEqual(
@@ -112,5 +107,41 @@ describe('DecodeStage', () => {
         'missing_field',
       ].sort(),
     );
+  });
+
+  it('fills one array per batch with what decoding record by record gives', async () => {
+    const config = validateConfig({
+      decode: { dim: 3 },
+      losses: { positives: { source: 'field', field: 'host' }, ntXent: { weight: 0 } },
+    });
+    const stage = new DecodeStage({
+      config,
+      logger: silentLogger,
+      metrics: new Metrics({ defaultMetrics: false }),
+    });
+    stages.push(stage);
+    const oneByOne = new JsonDecoder(config.decode, 'host');
+    for (let b = 0; b < 2; b++) {
+      const input = records(batch(b), b * 100);
+      const decoded = await stage.decode(input);
+      const expected = input
+        .map((r) => ({ record: r, one: oneByOne.decode(r.value, true) }))
+        .filter((x) => x.one.ok);
+      expect(decoded.valid).toEqual(expected.map((x) => x.record));
+      // The batch's arrays hold exactly its valid rows, the features standardised in order.
+      expect(decoded.features).toHaveLength(40 * 3);
+      expect(decoded.inputs).toHaveLength(40 * 3);
+      expect([...decoded.features]).toEqual(
+        expected.flatMap((x) => (x.one.ok ? [...x.one.features] : [])),
+      );
+      expect([...decoded.inputs]).toEqual(
+        expected.flatMap((x) => (x.one.ok ? [...x.one.raw!] : [])),
+      );
+      expect(decoded.labels).toEqual(expected.map((x) => (x.one.ok ? x.one.label : null)));
+      expect(decoded.captured).toEqual(expected.map((x) => (x.one.ok ? x.one.captured : null)));
+      // The inputs are not the standardised features (standardisation is on by default).
+      expect(decoded.inputs).not.toEqual(decoded.features);
+    }
+    expect(stage.decoder.statistics()).toEqual(oneByOne.statistics());
   });
 });
