@@ -45,6 +45,8 @@ export interface ThroughputRun {
   decode?: Record<string, unknown>;
   /** streamclust only: overrides of the `model` section. */
   model?: Record<string, unknown>;
+  /** streamclust only: overrides of the `kafka` section (brokers and topics are the run's). */
+  kafka?: Record<string, unknown>;
   /** The broker's process, whose CPU time over the steady state is measured too (Linux). */
   brokerPid?: number;
 }
@@ -231,6 +233,7 @@ async function streamclust(run: ThroughputRun): Promise<ThroughputFigures> {
   const config = validateConfig({
     source: 'kafka',
     kafka: {
+      ...run.kafka,
       brokers: [run.brokers],
       inputTopic: run.topic,
       groupId: run.group,

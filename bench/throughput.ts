@@ -48,6 +48,7 @@ interface Configuration {
   drift?: Record<string, unknown>;
   decode?: Record<string, unknown>;
   model?: Record<string, unknown>;
+  kafka?: Record<string, unknown>;
 }
 
 const CONFIGURATIONS: Configuration[] = [
@@ -73,6 +74,12 @@ const CONFIGURATIONS: Configuration[] = [
     kind: 'streamclust',
     training: { mode: 'off' },
     decode: { thread: 'worker' },
+  },
+  {
+    name: 'streamclust, training off, 6 partitions at once',
+    kind: 'streamclust',
+    training: { mode: 'off' },
+    kafka: { partitionsConsumedConcurrently: 6 },
   },
   // What the input-drift tests cost on the main thread, which bounds training off.
   {
