@@ -101,6 +101,11 @@ const CONFIGURATIONS: Configuration[] = [
   },
 ];
 
+/** A configuration's overrides of streamclust's sections, as a run carries them. */
+function overrides({ name: _, kind: __, ...sections }: Configuration): Partial<ThroughputRun> {
+  return sections;
+}
+
 export async function measure(
   run: ThroughputRun,
   env: Record<string, string> = {},
@@ -194,10 +199,7 @@ export async function runThroughputBench(
             records: count,
             group: `tp-d${dim}-r${round}-c${index}`,
             ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
-            ...(c.training === undefined ? {} : { training: c.training }),
-            ...(c.drift === undefined ? {} : { drift: c.drift }),
-            ...(c.decode === undefined ? {} : { decode: c.decode }),
-            ...(c.model === undefined ? {} : { model: c.model }),
+            ...overrides(c),
           });
           console.error(
             `throughput: d = ${dim}, round ${round + 1}, ${c.name}: ${Math.round(figures.recordsPerSecond).toLocaleString('en')} records/s`,
@@ -305,10 +307,7 @@ export async function runThroughputProfile(options: { quick?: boolean } = {}): P
             records: count,
             group: `profile-d${dim}-c${index}`,
             ...(broker.pid === undefined ? {} : { brokerPid: broker.pid }),
-            ...(c.training === undefined ? {} : { training: c.training }),
-            ...(c.drift === undefined ? {} : { drift: c.drift }),
-            ...(c.decode === undefined ? {} : { decode: c.decode }),
-            ...(c.model === undefined ? {} : { model: c.model }),
+            ...overrides(c),
           },
           {},
           ['--cpu-prof', `--cpu-prof-dir=${dir}`],
