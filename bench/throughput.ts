@@ -83,12 +83,6 @@ const CONFIGURATIONS: Configuration[] = [
   },
   // What the input-drift tests cost on the main thread, which bounds training off.
   {
-    name: 'streamclust, training off, input-drift tests on the main thread',
-    kind: 'streamclust',
-    training: { mode: 'off' },
-    drift: { input: { thread: 'main' } },
-  },
-  {
     name: 'streamclust, training off, no input-drift tests',
     kind: 'streamclust',
     training: { mode: 'off' },

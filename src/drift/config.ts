@@ -44,7 +44,6 @@ const inputSchema = z.strictObject({
   checkEveryRecords: z.number().int().min(1).default(250),
   alpha: z.number().gt(0).lt(0.5).default(1e-6),
   prototypes: z.number().int().min(2).max(256).default(16),
-  thread: z.enum(['main', 'worker']).default('worker'),
 });
 
 const incidentsSchema = z.strictObject({

@@ -5,10 +5,10 @@ import { INPUT_DRIFT_TESTS, testRatios, type InputDriftCheck } from './input-dri
  * change instead of one alarm per check.
  *
  * A check that finds drift opens an incident, unless one is open: then it extends that one (a
- * gradual drift keeps being found as it goes on, and stays one incident). A window after a
- * detection the input reference is renewed (input-drift-tester.ts), so the new state becomes
- * the reference; until then the checks still compare with the old one and tell which features
- * moved and how far. A change that is
+ * gradual drift keeps being found as it goes on, and stays one incident). `settleRecords` after
+ * a detection (a window's length: by then the window holds only records after it) the caller
+ * renews the input reference, so the new state becomes the reference; until then the checks
+ * still compare with the old one and tell which features moved and how far. A change that is
  * over stops being detected, and its incident closes once `quietRecords` records have passed
  * since its last detection. That quiet period is the hysteresis; no cooldown is needed, since an
  * open incident absorbs every detection until it closes.
@@ -55,6 +55,8 @@ export interface IncidentChange {
 
 export interface DriftIncidentsOptions {
   quietRecords: number;
+  /** Records after a detection before the input reference is renewed (the input window). */
+  settleRecords: number;
   /** Names of the input features (decode.fields), when they have names. */
   featureNames?: readonly string[];
 }
@@ -68,6 +70,8 @@ export class DriftIncidents {
   private nextId = 1;
   private openIncident: DriftIncident | null = null;
   private lastQuietAt = 0;
+  /** When the input reference is to be renewed; null when no detection waits for it. */
+  private renewAt: number | null = null;
   /** The open incident's strongest feature evidence (KS statistic / critical value). */
   private featureRatio = 0;
   /** Every incident so far, oldest first (the last 100). */
@@ -88,6 +92,7 @@ export class DriftIncidents {
       return null;
     }
     const detectors = testsThatFired(check);
+    this.renewAt ??= check.atRecord + this.options.settleRecords;
     const open = this.openIncident;
     if (open !== null) {
       open.detections += 1;
@@ -148,6 +153,13 @@ export class DriftIncidents {
         statistic: f.statistic,
         meanShift: f.meanShift,
       }));
+  }
+
+  /** Whether the input reference is due for renewal at this record; true once per detection run. */
+  renewalDue(atRecord: number): boolean {
+    if (this.renewAt === null || atRecord < this.renewAt) return false;
+    this.renewAt = null;
+    return true;
   }
 
   /** Called as records pass: closes the open incident after quietRecords without a detection. */

@@ -33,7 +33,7 @@ import type { CheckpointFile } from '../state/checkpoint.js';
 import type { SourceRecord } from '../sources/source.js';
 import type { Assignment, DeadLetter, Sink } from '../sinks/sink.js';
 import { BatchAssigner } from './batch-assigner.js';
-import { DriftWatch, type SubmittedInputs } from './drift-watch.js';
+import { DriftWatch } from './drift-watch.js';
 import type { PipelineObserver } from './batch-report.js';
 import type { ClusterProfile } from '../cluster/cluster-profiles.js';
 import { Checkpointer } from '../state/checkpointer.js';
@@ -54,8 +54,8 @@ interface PreparedBatch {
   /** Embedded before the store started, so with the weights from before pretraining. */
   beforeStore: boolean;
   endBatch: () => void;
-  /** The input-drift tests of the valid records' features, submitted in input order. */
-  inputTests: SubmittedInputs;
+  /** The valid records' features before standardisation (input-drift tests), rows × dim. */
+  inputs: Float32Array | undefined;
 }
 
 export interface BatchProcessorDeps {
@@ -292,7 +292,6 @@ export class BatchProcessor {
     await this.learner.stop();
     await this.trainer?.close();
     await this.decoding.close();
-    await this.driftWatch.close();
   }
 
   /** First stage: decode, and embed with the current weights. */
@@ -310,7 +309,7 @@ export class BatchProcessor {
       embedded,
       beforeStore,
       endBatch,
-      inputTests: this.driftWatch.submit(decoded.inputs, this.decoder.dim),
+      inputs: this.driftWatch.wantsRaw ? decoded.inputs : undefined,
     };
   }
 
@@ -324,11 +323,10 @@ export class BatchProcessor {
     // Background training that failed fails the pipeline here, as an inline step would have.
     this.learner.throwIfFailed();
     this.watermarks?.received(records);
-    // The raw inputs are tested for drift in input order, whether the store is ready or not;
-    // incidents they open or close go out with this batch.
-    if (batch.inputTests !== undefined) {
+    // The raw inputs are tested for drift in input order, whether the store is ready or not.
+    if (batch.inputs !== undefined && batch.inputs.length > 0) {
       const driftTimer = metrics.stageDuration.startTimer({ stage: 'drift' });
-      await this.driftWatch.apply(batch.inputTests);
+      this.driftWatch.observeInputs(batch.inputs, this.decoder.dim);
       driftTimer();
     }
     const ready: EmbeddedBatch[] = [];

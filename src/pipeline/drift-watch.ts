@@ -15,35 +15,19 @@
 import type { Config } from '../config/schema.js';
 import type { DriftMonitor, DriftReport } from '../drift/drift-monitor.js';
 import { DriftIncidents, type DriftIncident, type IncidentChange } from '../drift/incidents.js';
-import { InputDriftClient } from '../drift/input-drift-client.js';
 import {
   INPUT_DRIFT_TESTS,
+  InputDrift,
   testRatios,
   type InputDriftCheck,
-  type InputDriftOptions,
 } from '../drift/input-drift.js';
-import { InputDriftTester, type InputDriftResult } from '../drift/input-drift-tester.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { StreamEvent } from '../sinks/sink.js';
 
-/**
- * A batch's input tests between `submit` and `apply`: running on the worker, done on the main
- * thread, or none (no features, tests off).
- */
-export type SubmittedInputs =
-  | { rows: number; onWorker: true; result: Promise<InputDriftResult | undefined> }
-  | { rows: number; onWorker: false; result: InputDriftResult }
-  | undefined;
-
 export class DriftWatch {
   private readonly deps: { config: Config; logger: Logger; metrics: Metrics };
-  /** The tests on the main thread (drift.input.thread main, or after the worker failed). */
-  private tester: InputDriftTester | undefined;
-  /** The tests on a worker thread (drift.input.thread worker) until it fails. */
-  private worker: InputDriftClient | undefined;
-  /** Why the worker is out of use, once it failed. */
-  private workerFailure: string | undefined;
+  private input: InputDrift | undefined;
   private readonly incidents: DriftIncidents;
   private pending: StreamEvent[] = [];
   /** Records whose inputs were tested so far. */
@@ -58,10 +42,9 @@ export class DriftWatch {
     const { fields } = deps.config.decode;
     this.incidents = new DriftIncidents({
       quietRecords: deps.config.drift.incidents.quietRecords,
+      settleRecords: deps.config.drift.input.windowRecords,
       ...(fields.length > 0 ? { featureNames: fields } : {}),
     });
-    if (this.wantsRaw && deps.config.drift.input.thread === 'worker')
-      this.worker = new InputDriftClient(this.testerOptions());
   }
 
   /** Whether the raw (unscaled) features of every record are wanted. */
@@ -78,86 +61,28 @@ export class DriftWatch {
     return this.incidents.history;
   }
 
-  /** Tests a batch's raw features (rows × dim, row-major) now, on this thread, in input order. */
+  /** Tests a batch's raw features (rows × dim, row-major), in input order. */
   observeInputs(raw: Float32Array, dim: number): void {
     if (!this.wantsRaw || dim < 1 || raw.length === 0) return;
-    this.onResult(this.testerFor(dim).observe(raw), raw.length / dim);
-  }
-
-  /**
-   * Starts a batch's tests (rows × dim, before standardisation): on the worker thread
-   * (drift.input.thread worker), else here and now. Batches are submitted in input order, and
-   * `apply` takes their results in the same order: the checks, and so the incidents, are the
-   * same wherever the tests ran. The caller's array stays as it is.
-   */
-  submit(raw: Float32Array, dim: number): SubmittedInputs {
-    if (!this.wantsRaw || dim < 1 || raw.length === 0) return undefined;
-    if (this.worker !== undefined && this.workerFailure === undefined) {
-      const result = this.worker.test(raw, dim).catch((error: unknown) => {
-        this.workerFailed(error);
-        return undefined;
-      });
-      return { rows: raw.length / dim, onWorker: true, result };
+    const { config, metrics } = this.deps;
+    if (this.input === undefined || this.input.dim !== dim) {
+      this.lastSeverity = undefined;
+      const { enabled: _, ...options } = config.drift.input;
+      this.input = new InputDrift(dim, { ...options, seed: config.cluster.seed });
     }
-    return { rows: raw.length / dim, onWorker: false, result: this.testerFor(dim).observe(raw) };
-  }
-
-  /** Opens, extends or closes incidents from a submitted batch's checks, in input order. */
-  async apply(submitted: SubmittedInputs): Promise<void> {
-    if (submitted === undefined) return;
-    const result = await submitted.result;
-    // After a failure, a replacement worker would answer from a fresh state: not used.
-    if (result === undefined || (submitted.onWorker && this.workerFailure !== undefined)) return;
-    this.onResult(result, submitted.rows);
-  }
-
-  async close(): Promise<void> {
-    // Tests still queued are dropped, not reported as the worker's failure.
-    this.workerFailure ??= 'closed';
-    await this.worker?.close();
-  }
-
-  private onResult(result: InputDriftResult, rows: number): void {
-    const { metrics } = this.deps;
     const now = Date.now();
-    for (const check of result.checks) {
+    for (const check of this.input.observe(raw)) {
       publishCheck(check, metrics);
       this.lastSeverity = check.severity;
       const change = this.incidents.onCheck(check, now);
       if (change !== null) this.report(change, check);
     }
-    this.records += rows;
+    this.records += raw.length / dim;
+    // A window after a detection, the records that follow the change become the reference.
+    if (this.incidents.renewalDue(this.records)) this.input.rebase();
     const closed = this.incidents.onRecords(this.records, now);
     if (closed !== null) this.report(closed);
-    metrics.driftInputReferenceReady.set(result.referenceReady ? 1 : 0);
-  }
-
-  private testerFor(dim: number): InputDriftTester {
-    if (this.tester?.dim !== dim) {
-      this.lastSeverity = undefined;
-      const { options, settleRecords } = this.testerOptions();
-      this.tester = new InputDriftTester(dim, options, settleRecords);
-    }
-    return this.tester;
-  }
-
-  private testerOptions(): { options: Partial<InputDriftOptions>; settleRecords: number } {
-    const { config } = this.deps;
-    const { enabled: _, thread: __, ...options } = config.drift.input;
-    // A window after a detection the new state becomes the reference.
-    return {
-      options: { ...options, seed: config.cluster.seed },
-      settleRecords: options.windowRecords,
-    };
-  }
-
-  private workerFailed(error: unknown): void {
-    if (this.workerFailure !== undefined) return;
-    this.workerFailure = String(error);
-    this.deps.logger.warn(
-      'the input-drift worker failed: testing on the main thread from now on, from a new reference',
-      { error: this.workerFailure },
-    );
+    metrics.driftInputReferenceReady.set(this.input.referenceReady ? 1 : 0);
   }
 
   /**

@@ -3,7 +3,6 @@ import { describe, expect, it } from 'vitest';
 import { SeededRandom } from '../../../src/cluster/seeded-random.js';
 import { DriftIncidents } from '../../../src/drift/incidents.js';
 import { InputDrift, type InputDriftCheck } from '../../../src/drift/input-drift.js';
-import { InputDriftTester } from '../../../src/drift/input-drift-tester.js';
 import { chiSquareCritical, ksCritical, normalUpperQuantile } from '../../../src/drift/tests.js';
 import { TELEMETRY_DIM, TelemetryStream, type ChangeKind } from '../../helpers/telemetry-stream.js';
 
@@ -19,17 +18,18 @@ describe('critical values', () => {
   });
 });
 
-/** Runs a stream through the tests (the reference renewed a window after a detection) and incidents. */
+/** Runs a stream through the tests, renewing the reference at each detection as incidents do. */
 function run(kind: ChangeKind, seed: number, records: number, at = 20_000) {
   const stream = new TelemetryStream(seed, kind, at);
-  const tester = new InputDriftTester(TELEMETRY_DIM, {}, 2_000);
-  const incidents = new DriftIncidents({ quietRecords: 10_000 });
+  const drift = new InputDrift(TELEMETRY_DIM);
+  const incidents = new DriftIncidents({ quietRecords: 10_000, settleRecords: 2_000 });
   const detections: InputDriftCheck[] = [];
   for (let done = 0; done < records; done += 500) {
     const batch = new Float32Array(500 * TELEMETRY_DIM);
     for (let r = 0; r < 500; r++) batch.set(stream.next().features, r * TELEMETRY_DIM);
-    for (const check of tester.observe(batch).checks)
+    for (const check of drift.observe(batch))
       if (incidents.onCheck(check, 0) !== null) detections.push(check);
+    if (incidents.renewalDue(done + 500)) drift.rebase();
     incidents.onRecords(done + 500, 0);
   }
   return { detections, incidents: incidents.history };
@@ -99,31 +99,6 @@ describe('InputDrift on mixed-scale telemetry (log-normal, zero-inflated counts,
   });
 });
 
-describe('InputDriftTester', () => {
-  it('renews the reference a window after the first detection of a run, once, at a batch end', () => {
-    const stream = new TelemetryStream(6, 'abrupt shift', 20_000);
-    const tester = new InputDriftTester(TELEMETRY_DIM, {}, 2_000);
-    const detections: number[] = [];
-    const renewedAt: number[] = [];
-    let ready = false;
-    for (let done = 0; done < 30_000; done += 500) {
-      const batch = new Float32Array(500 * TELEMETRY_DIM);
-      for (let r = 0; r < 500; r++) batch.set(stream.next().features, r * TELEMETRY_DIM);
-      const result = tester.observe(batch);
-      detections.push(...result.checks.filter((c) => c.drift).map((c) => c.atRecord));
-      if (ready && !result.referenceReady) renewedAt.push(done + 500);
-      ready = result.referenceReady;
-    }
-    expect(detections.length).toBeGreaterThan(1);
-    const first = detections[0]!;
-    // Renewed at the end of the batch that reaches first + 2,000 records, and only then: the
-    // detections before it belong to the same run.
-    expect(renewedAt).toEqual([Math.ceil((first + 2_000) / 500) * 500]);
-    // The new reference is of records after the change: no detection once it is complete.
-    expect(detections.every((at) => at <= renewedAt[0]!)).toBe(true);
-  });
-});
-
 describe('InputDrift above 64 features', () => {
   it('tests every ceil(d / 64)-th record, and still finds a shift, in proportionally more records', () => {
     const d = 200;
@@ -165,6 +140,7 @@ describe('DriftIncidents', () => {
   it('opens one incident, extends it while detections go on, closes it after the quiet period', () => {
     const incidents = new DriftIncidents({
       quietRecords: 1000,
+      settleRecords: 500,
       featureNames: ['a', 'b', 'c', 'latency_ms'],
     });
     expect(incidents.onCheck(check(4000, 0.2), 0)).toBeNull();
@@ -178,6 +154,10 @@ describe('DriftIncidents', () => {
     expect(incidents.onCheck(check(4750, 6), 20)!.change).toBe('extended');
     expect(incidents.open!.level).toBe('critical');
     incidents.corroborate('adwin');
+    // A window after the first detection the reference is renewed, once.
+    expect(incidents.renewalDue(4900)).toBe(false);
+    expect(incidents.renewalDue(5000)).toBe(true);
+    expect(incidents.renewalDue(5250)).toBe(false);
     expect(incidents.onRecords(5700, 30)).toBeNull();
     const closed = incidents.onRecords(5750, 40)!;
     expect(closed.change).toBe('closed');

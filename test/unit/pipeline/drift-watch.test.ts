@@ -7,11 +7,11 @@ import { Metrics } from '../../../src/metrics/metrics.js';
 import { DriftWatch } from '../../../src/pipeline/drift-watch.js';
 import { TELEMETRY_DIM, TelemetryStream } from '../../helpers/telemetry-stream.js';
 
-function setUp(thread: 'main' | 'worker' = 'main') {
+function setUp() {
   const lines: string[] = [];
   const metrics = new Metrics({ defaultMetrics: false });
   const watch = new DriftWatch({
-    config: validateConfig({ drift: { incidents: { quietRecords: 5_000 }, input: { thread } } }),
+    config: validateConfig({ drift: { incidents: { quietRecords: 5_000 } } }),
     logger: createLogger('info', (line) => lines.push(line)),
     metrics,
   });
@@ -89,45 +89,5 @@ describe('DriftWatch', () => {
     // The same signal with the model unchanged but lifecycle events in the window.
     watch.onSignals(signal(), monitor, 3, 2);
     expect(lines.some((l) => l.includes('the store changed its clusters'))).toBe(true);
-  });
-
-  it('opens the same incidents from a worker thread as on the main thread, batch by batch', async () => {
-    // One stream for both: generated twice, its Math.exp and ** could round differently once
-    // optimised.
-    const stream = new TelemetryStream(4, 'cluster death', 10_000);
-    const batches: Float32Array[] = [];
-    for (let i = 0; i < 30_000; i += 500) {
-      const batch = new Float32Array(500 * TELEMETRY_DIM);
-      for (let r = 0; r < 500; r++) batch.set(stream.next().features, r * TELEMETRY_DIM);
-      batches.push(batch);
-    }
-    const byThread = [];
-    for (const thread of ['main', 'worker'] as const) {
-      const { watch, lines } = setUp(thread);
-      // Submitted ahead of being applied, as the pipeline's first stage runs ahead of its second.
-      const submitted = [];
-      const events: string[][] = [];
-      for (const batch of batches) {
-        submitted.push(watch.submit(batch, TELEMETRY_DIM));
-        // The batch's array is the caller's still (the worker got a copy).
-        expect(batch.length).toBe(500 * TELEMETRY_DIM);
-        if (submitted.length === 3) {
-          await watch.apply(submitted.shift());
-          events.push(watch.takeEvents().map((e) => String(e.kind)));
-        }
-      }
-      for (const s of submitted) {
-        await watch.apply(s);
-        events.push(watch.takeEvents().map((e) => String(e.kind)));
-      }
-      await watch.close();
-      const history = watch.history.map(({ openedAtMs: _, closedAtMs: __, ...rest }) => rest);
-      byThread.push({ history, events, severity: watch.lastSeverity, lines: lines.length });
-    }
-    const [main, worker] = byThread;
-    expect(main!.history).toHaveLength(1);
-    expect(main!.history[0]!.state).toBe('closed');
-    expect(main!.events.flat()).toEqual(['incident-opened', 'incident-closed']);
-    expect(worker).toEqual(main);
   });
 });
