@@ -7,6 +7,7 @@
  * standardised values are clipped to ±decode.clip (default 5).
  */
 import type { Config } from '../config/schema.js';
+import { FastRecordReader } from './fast-record.js';
 
 export type DecodeReason =
   | 'null_value'
@@ -169,8 +170,48 @@ export class JsonDecoder {
   parseInto(value: Buffer | Uint8Array | null, out: Float32Array, at: number): ParsedInto {
     if (this.dimension === 0)
       throw new RangeError('parseInto: the feature dimension is not known yet');
-    return this.read(value, { out, at });
+    return this.readFast(value, out, at) ?? this.read(value, { out, at });
   }
+
+  /** Records read by the fast path (fast-record.ts) so far. */
+  fastRecords = 0;
+
+  /**
+   * The fast path, for a record whose vector field has the decoder's dimension: undefined where
+   * it does not answer, and the record is read the ordinary way (the same result or error).
+   */
+  private readFast(
+    value: Buffer | Uint8Array | null,
+    out: Float32Array,
+    at: number,
+  ): ParsedInto | undefined {
+    const { options } = this;
+    if (value === null || value.length === 0 || value.length > options.maxRecordBytes) return;
+    if (options.fields.length > 0) return;
+    if (this.fast?.spec.dim !== this.dimension) {
+      this.fast = new FastRecordReader({
+        vectorField: options.vectorField,
+        dim: this.dimension,
+        labelField: options.labelField,
+        schemaVersionField: options.schemaVersionField,
+        captureField: this.captureField,
+      });
+    }
+    if (!this.fast.read(value, out, at)) return;
+    const r = this.fast.result;
+    if (
+      options.schemaVersionField !== '' &&
+      !(r.hasVersion && options.schemaVersions.some((v) => v === r.version))
+    )
+      return;
+    this.fastRecords += 1;
+    const label = typeof r.label === 'number' || typeof r.label === 'string' ? r.label : undefined;
+    return this.captureField === undefined
+      ? { ok: true, label }
+      : { ok: true, label, captured: r.hasCaptured ? (r.captured ?? null) : null };
+  }
+
+  private fast: FastRecordReader | undefined;
 
   private read(
     value: Buffer | Uint8Array | null,
