@@ -5,6 +5,7 @@
  * `throughput --rounds=5 --only=defaults --dims=32` repeats some of its configurations.
  */
 import { runClusterBench } from './cluster.js';
+import { runDecodeBench } from './decode.js';
 import { runDeliveryBench } from './delivery.js';
 import { runDriftBench } from './drift.js';
 import { runEngineBench } from './engine.js';
@@ -22,6 +23,7 @@ export interface BenchOptions {
 const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   losses: runLossBench,
   cluster: runClusterBench,
+  decode: runDecodeBench,
   engine: runEngineBench,
   delivery: runDeliveryBench,
   drift: runDriftBench,
