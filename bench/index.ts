@@ -33,6 +33,14 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   soak: async (options) => (await import('./soak.js')).runSoakBench(options),
 };
 
+// Stopped by a signal, exit normally: the private Kafka brokers are stopped on 'exit', which a
+// signal's default action skips (they were left running).
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+] as const)
+  process.once(signal, () => process.exit(code));
+
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
 const flags = Object.fromEntries(
