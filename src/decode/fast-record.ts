@@ -2,8 +2,8 @@
  * The decoder's fast path: reads a record that is a flat JSON object in plain ASCII straight
  * from its bytes, writing its vector field into the batch's array, with no string for the
  * value, no parsed object and no array of boxed numbers. On the throughput benchmark's records
- * (32 numbers of 17 digits) TextDecoder and JSON.parse took about 6 µs a record, most of it
- * turning decimal digits into doubles; this is what bounds the main thread with training off.
+ * (32 numbers of 17 digits) TextDecoder and JSON.parse took about 6 µs a record on the main
+ * thread, most of it turning decimal digits into doubles (`npm run bench -- decode`).
  *
  * It only ever answers for records that JSON.parse reads the same way, and gives up (returns
  * false) on anything else, which the decoder then reads the ordinary way (json-decoder.ts),
@@ -36,7 +36,7 @@ export interface FastRecordSpec {
   captureField: string | undefined;
 }
 
-/** A scalar member's value as JSON.parse gives it; `array` for an array of numbers. */
+/** A member's value as JSON.parse gives it; null stands for an array of numbers. */
 export type FastScalar = number | string | boolean | null;
 
 /** What the fast path read besides the vector (the vector is in the caller's array). */
@@ -132,21 +132,25 @@ export class FastRecordReader {
         if (vectorSeen || !this.vector(out, at)) return false;
         vectorSeen = true;
       } else {
-        const value = this.scalar();
-        if (value === false) return false;
-        const v = value.value;
-        if (this.is(keyStart, keyEnd, this.keys.label)) {
+        const isLabel = this.is(keyStart, keyEnd, this.keys.label);
+        const isVersion =
+          this.spec.schemaVersionField !== '' && this.is(keyStart, keyEnd, this.keys.version);
+        const capture = this.keys.capture;
+        const isCaptured = capture !== undefined && this.is(keyStart, keyEnd, capture);
+        // Only the members the decoder reads are turned into values; the others are checked.
+        if (!this.scalar(isLabel || isVersion || isCaptured)) return false;
+        const v = this.value;
+        if (isLabel) {
           if (labelSeen) return false;
           labelSeen = true;
           r.label = v;
         }
-        if (this.spec.schemaVersionField !== '' && this.is(keyStart, keyEnd, this.keys.version)) {
+        if (isVersion) {
           if (r.hasVersion) return false;
           r.hasVersion = true;
           r.version = v;
         }
-        const capture = this.keys.capture;
-        if (capture !== undefined && this.is(keyStart, keyEnd, capture)) {
+        if (isCaptured) {
           if (r.hasCaptured) return false;
           r.hasCaptured = true;
           r.captured = v;
@@ -213,23 +217,42 @@ export class FastRecordReader {
     return true;
   }
 
-  /** A scalar value or an array of numbers (whose value is not kept: `null` for `scalar`). */
-  private scalar(): { value: FastScalar } | false {
+  /**
+   * A scalar or an array of numbers, `at` after it; with `keep`, its value (as JSON.parse gives
+   * it; null for an array) in `value`.
+   */
+  private scalar(keep: boolean): boolean {
     const b = this.bytes;
     const c = b[this.at];
-    if (c === QUOTE) {
-      const start = this.at + 1;
-      if (!this.string()) return false;
-      return { value: Buffer.prototype.latin1Slice.call(b, start, this.at - 1) as string };
-    }
-    if (c === OPEN_BRACKET) return this.vector(undefined, 0) ? { value: null } : false;
-    if (c === 0x74) return this.word('true') ? { value: true } : false;
-    if (c === 0x66) return this.word('false') ? { value: false } : false;
-    if (c === 0x6e) return this.word('null') ? { value: null } : false;
     const start = this.at;
-    if (this.number() === undefined) return false;
-    return { value: Number(Buffer.prototype.latin1Slice.call(b, start, this.at) as string) };
+    let value: FastScalar;
+    if (c === QUOTE) {
+      if (!this.string()) return false;
+      if (keep) this.value = Buffer.prototype.latin1Slice.call(b, start + 1, this.at - 1) as string;
+      return true;
+    }
+    if (c === OPEN_BRACKET) {
+      if (!this.vector(undefined, 0)) return false;
+      value = null;
+    } else if (c === 0x74) {
+      if (!this.word('true')) return false;
+      value = true;
+    } else if (c === 0x66) {
+      if (!this.word('false')) return false;
+      value = false;
+    } else if (c === 0x6e) {
+      if (!this.word('null')) return false;
+      value = null;
+    } else {
+      if (this.number() === undefined) return false;
+      value = keep ? Number(Buffer.prototype.latin1Slice.call(b, start, this.at) as string) : 0;
+    }
+    if (keep) this.value = value;
+    return true;
   }
+
+  /** The last value `scalar` kept. */
+  private value: FastScalar = null;
 
   /**
    * An array of numbers; with `out`, exactly `spec.dim` of them, stored from `at`. Without,

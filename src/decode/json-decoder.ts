@@ -5,6 +5,10 @@
  * pipeline sends it to the dead-letter sink and moves on. Optional running standardisation
  * (Welford's mean and variance) keeps features on one scale while the stream drifts; the
  * standardised values are clipped to ±decode.clip (default 5).
+ *
+ * A batch is decoded into the caller's arrays (`parseInto`, `acceptInto`); there a flat ASCII
+ * record is read straight from its bytes (fast-record.ts), any other the ordinary way
+ * (TextDecoder, JSON.parse), with the same result.
  */
 import type { Config } from '../config/schema.js';
 import { FastRecordReader } from './fast-record.js';
@@ -155,10 +159,7 @@ export class JsonDecoder {
    * standardisation), its label and captured field as they are in the record.
    */
   parse(value: Buffer | Uint8Array | null): Parsed {
-    const parsed = this.read(value, undefined);
-    if (!parsed.ok) return parsed;
-    const { features, ...rest } = parsed;
-    return { ...rest, raw: features };
+    return this.read(value, undefined);
   }
 
   /**
@@ -199,24 +200,23 @@ export class JsonDecoder {
     }
     if (!this.fast.read(value, out, at)) return;
     const r = this.fast.result;
-    if (
-      options.schemaVersionField !== '' &&
-      !(r.hasVersion && options.schemaVersions.some((v) => v === r.version))
-    )
-      return;
+    // A missing or refused version: the ordinary path says which.
+    if (options.schemaVersionField !== '' && !(r.hasVersion && this.accepts(r.version))) return;
     this.fastRecords += 1;
-    const label = typeof r.label === 'number' || typeof r.label === 'string' ? r.label : undefined;
+    const label = labelValue(r.label);
     return this.captureField === undefined
       ? { ok: true, label }
-      : { ok: true, label, captured: r.hasCaptured ? (r.captured ?? null) : null };
+      : { ok: true, label, captured: r.captured ?? null };
+  }
+
+  /** Whether records of this schema version are read (decode.schemaVersions). */
+  private accepts(version: unknown): boolean {
+    return this.options.schemaVersions.some((v) => v === version);
   }
 
   private fast: FastRecordReader | undefined;
 
-  private read(
-    value: Buffer | Uint8Array | null,
-    target: Target | undefined,
-  ): (ParsedInto & { ok: true; features: Float32Array }) | Failure {
+  private read(value: Buffer | Uint8Array | null, target: Target | undefined): Parsed {
     if (value === null) return fail('null_value', 'the record has no value (null)');
     if (value.length === 0) return fail('empty_value', 'the record value is empty');
     if (value.length > this.options.maxRecordBytes) {
@@ -244,7 +244,7 @@ export class JsonDecoder {
     const versionField = this.options.schemaVersionField;
     if (versionField !== '') {
       const version = object[versionField];
-      if (!this.options.schemaVersions.some((v) => v === version)) {
+      if (!this.accepts(version)) {
         return fail(
           'schema_version',
           version === undefined
@@ -261,8 +261,8 @@ export class JsonDecoder {
     const label = object[this.options.labelField];
     return {
       ok: true,
-      features: raw.features,
-      label: typeof label === 'number' || typeof label === 'string' ? label : undefined,
+      raw: raw.features,
+      label: labelValue(label),
       ...(this.captureField === undefined ? {} : { captured: scalar(object[this.captureField]) }),
     };
   }
@@ -446,6 +446,11 @@ export class JsonDecoder {
 
 function fail(reason: DecodeReason, message: string): Failure {
   return { ok: false, reason, message };
+}
+
+/** A label as the record has it: a number or a string, else none. */
+function labelValue(v: unknown): number | string | undefined {
+  return typeof v === 'number' || typeof v === 'string' ? v : undefined;
 }
 
 function scalar(v: unknown): string | number | boolean | null {

@@ -43,19 +43,18 @@ import { EmbeddingStage } from './embedding-stage.js';
 import { OnlineLearner } from './online-learner.js';
 import { SerialQueue } from '../serial-queue.js';
 import { SinkWriter } from './sink-writer.js';
-import { WarmupBuffer, type EmbeddedBatch } from './warm-up.js';
+import { WarmupBuffer, type EmbeddedBatch, type WaitingBatch } from './warm-up.js';
 import { Watermarks } from './watermarks.js';
 
 /** A batch after the first stage (decode, embed), waiting for the second (assign, write). */
 interface PreparedBatch {
   records: SourceRecord[];
   deadLetters: DeadLetter[];
-  embedded: EmbeddedBatch | undefined;
+  /** Its valid records embedded, with their features before standardisation (`raw`). */
+  embedded: WaitingBatch | undefined;
   /** Embedded before the store started, so with the weights from before pretraining. */
   beforeStore: boolean;
   endBatch: () => void;
-  /** The valid records' features before standardisation (input-drift tests), rows × dim. */
-  inputs: Float32Array | undefined;
 }
 
 export interface BatchProcessorDeps {
@@ -309,7 +308,6 @@ export class BatchProcessor {
       embedded,
       beforeStore,
       endBatch,
-      inputs: this.driftWatch.wantsRaw ? decoded.inputs : undefined,
     };
   }
 
@@ -324,9 +322,9 @@ export class BatchProcessor {
     this.learner.throwIfFailed();
     this.watermarks?.received(records);
     // The raw inputs are tested for drift in input order, whether the store is ready or not.
-    if (batch.inputs !== undefined && batch.inputs.length > 0) {
+    if (embedded !== undefined && this.driftWatch.wantsRaw) {
       const driftTimer = metrics.stageDuration.startTimer({ stage: 'drift' });
-      this.driftWatch.observeInputs(batch.inputs, this.decoder.dim);
+      this.driftWatch.observeInputs(embedded.raw, this.decoder.dim);
       driftTimer();
     }
     const ready: EmbeddedBatch[] = [];
@@ -336,8 +334,7 @@ export class BatchProcessor {
         ready.push(
           batch.beforeStore ? await this.embedding.again(embedded, this.counts.batches) : embedded,
         );
-      } else if (this.warmup.add({ ...embedded, raw: embedded.raw ?? embedded.features }))
-        await this.startStore('warm-up sample complete');
+      } else if (this.warmup.add(embedded)) await this.startStore('warm-up sample complete');
       else this.armWarmupTimer();
     }
     // Dead letters never wait for the store: they are written (and their records settled) now.
@@ -367,7 +364,7 @@ export class BatchProcessor {
     return { settled: settled.then(endBatch) };
   }
 
-  private async embed(rows: DecodedBatch): Promise<EmbeddedBatch> {
+  private async embed(decoded: DecodedBatch): Promise<EmbeddedBatch> {
     const dim = this.decoder.dim;
     // Without a network the store clusters the scaled input, whose dimension the first record
     // may have fixed only now.
@@ -375,7 +372,7 @@ export class BatchProcessor {
       const { cluster } = this.deps.config;
       this.storeNow = new OnlineKMeans(onlineKMeansOptionsFromConfig(cluster, dim, cluster.seed));
     }
-    return this.embedding.embed(rows, dim, this.store, this.counts.batches);
+    return this.embedding.embed(decoded, dim, this.store, this.counts.batches);
   }
 
   private armWarmupTimer(): void {

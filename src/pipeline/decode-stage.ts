@@ -1,8 +1,9 @@
 /**
  * The first half of a batch's first stage: its records decoded into feature vectors, the
  * invalid ones turned into dead letters with their reason (counted on /metrics and for the
- * end-of-run summary). The valid records' features before standardisation land in one
- * Float32Array, rows × dim, for the input-drift tests and the cluster profiles.
+ * end-of-run summary). The valid records' features land in two Float32Arrays, rows × dim: as
+ * the records have them (`inputs`: the input-drift tests, the cluster profiles, the warm-up)
+ * and standardised (`features`: the network), with no array or object per record.
  *
  * With `decode.thread: worker` the parsing runs on a worker thread of its own, so that the main
  * thread, which also reads Kafka and writes the outputs, only standardises and labels the rows,
@@ -12,7 +13,7 @@
 import type { Config } from '../config/schema.js';
 import type { DecodeResponse } from '../decode/decode-protocol.js';
 import { DecodeWorkerClient } from '../decode/decode-worker-client.js';
-import { JsonDecoder, type DecodeReason } from '../decode/json-decoder.js';
+import { JsonDecoder, type DecodeReason, type Parsed } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { DeadLetter } from '../sinks/sink.js';
@@ -80,27 +81,13 @@ export class DecodeStage {
 
   private onMainThread(records: readonly SourceRecord[]): DecodedBatch {
     const decoder = this.decoder;
-    let dim = decoder.dim;
-    let batch = emptyBatch(dim, records.length, this.captures);
+    const dim = decoder.dim;
+    const batch = emptyBatch(dim, records.length, this.captures);
     for (const record of records) {
-      if (dim === 0) {
-        // No record of the batch had a vector to vote on, so none should decode; were one to,
-        // it fixes the dimension and the batch's arrays are made for it.
-        const one = decoder.parse(record.value);
-        if (!one.ok) {
-          this.deadLetter(batch.deadLetters, record, one.reason, one.message);
-          continue;
-        }
-        dim = decoder.dim;
-        batch = {
-          ...emptyBatch(dim, records.length, this.captures),
-          deadLetters: batch.deadLetters,
-        };
-        batch.inputs.set(one.raw);
-        this.accepted(batch, record, one.label, one.captured);
-        continue;
-      }
-      const parsed = decoder.parseInto(record.value, batch.inputs, batch.valid.length * dim);
+      const parsed =
+        dim > 0
+          ? decoder.parseInto(record.value, batch.inputs, batch.valid.length * dim)
+          : notDecoded(decoder.parse(record.value));
       if (parsed.ok) this.accepted(batch, record, parsed.label, parsed.captured);
       else this.deadLetter(batch.deadLetters, record, parsed.reason, parsed.message);
     }
@@ -175,6 +162,15 @@ export class DecodeStage {
     this.deps.metrics.recordsInvalid.inc({ reason });
     this.invalid.add(reason, record, message);
   }
+}
+
+/**
+ * Without a dimension no record of the batch had a vector to vote on (voteDimension), so none
+ * decodes: each gets its reason.
+ */
+function notDecoded(parsed: Parsed): Extract<Parsed, { ok: false }> {
+  if (parsed.ok) throw new Error('a record decoded although the batch voted no dimension');
+  return parsed;
 }
 
 function emptyBatch(dim: number, rows: number, captures: boolean): DecodedBatch {

@@ -38,16 +38,16 @@ export class EmbeddingStage {
     this.modelVersion = deps.resume?.model.version ?? 0;
   }
 
-  /** Embeds the rows; `batch` seeds the step, `store` is the one the in-step training reads. */
+  /** Embeds a decoded batch; `batch` seeds the step, `store` is the one in-step training reads. */
   async embed(
-    rows: DecodedBatch,
+    decoded: DecodedBatch,
     dim: number,
     store: OnlineKMeans,
     batch: number,
   ): Promise<EmbeddedBatch> {
     const { learner, metrics } = this.deps;
-    const { features } = rows;
-    const base = { records: rows.valid, labels: rows.labels, features };
+    const { features } = decoded;
+    const base = { records: decoded.valid, labels: decoded.labels, features };
     if (!learner.hasNetwork)
       return { ...base, losses: {}, embeddings: features.slice(), modelVersion: 0 };
     const resume = this.deps.resume;
@@ -64,11 +64,11 @@ export class EmbeddingStage {
       trainer.step({
         // The pool sends a copy: `features` stays ours for the drift statistics.
         features,
-        rows: rows.valid.length,
+        rows: decoded.valid.length,
         train,
         phase: learner.phase(),
         seed: batch,
-        ...(train ? { ...storeInputs(store), ...this.labels(rows) } : {}),
+        ...(train ? { ...storeInputs(store), ...this.labels(decoded) } : {}),
       }),
     );
     timer();
@@ -112,13 +112,13 @@ export class EmbeddingStage {
   }
 
   /** Miner labels from a record field or the record key (losses.positives.source). */
-  private labels(rows: DecodedBatch): { labels?: Int32Array } {
+  private labels(decoded: DecodedBatch): { labels?: Int32Array } {
     const source = this.deps.config.losses.positives.source;
-    const n = rows.valid.length;
+    const n = decoded.valid.length;
     if (source === 'field')
-      return { labels: resolveLabels('field', { n, fieldValues: rows.captured ?? [] }) };
+      return { labels: resolveLabels('field', { n, fieldValues: decoded.captured ?? [] }) };
     if (source === 'key')
-      return { labels: resolveLabels('key', { n, keys: rows.valid.map((r) => r.key) }) };
+      return { labels: resolveLabels('key', { n, keys: decoded.valid.map((r) => r.key) }) };
     return {};
   }
 }
