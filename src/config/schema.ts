@@ -102,6 +102,7 @@ const kafkaSchema = z
     missingTopicTimeoutMs: durationMs(1).default(300_000),
     transactionalId: z.string().default(''),
     compression: z.enum(['none', 'gzip', 'snappy', 'lz4', 'zstd']).default('none'),
+    producerThread: z.enum(['main', 'worker']).default('worker'),
     ssl: kafkaSslSchema,
     sasl: kafkaSaslSchema,
   })

@@ -30,6 +30,7 @@ import { describeChoice } from '../model/backend.js';
 import { intraOpThreadsFor, TrainerPool } from '../model/trainer-pool.js';
 import { createJsonlSink } from '../sinks/jsonl-sink.js';
 import { createKafkaSink } from '../sinks/kafka-sink.js';
+import { createKafkaSinkThread } from '../sinks/kafka-sink-thread.js';
 import { assignmentOrigin, type Sink } from '../sinks/sink.js';
 import { resolveFileSource } from '../sources/csv-file.js';
 import { createFileSource } from '../sources/file-source.js';
@@ -461,7 +462,8 @@ async function createSink(config: Config, logger: Logger, origin: string): Promi
   const assignments = assignmentsTarget(config);
   if (assignments === 'kafka' || config.source === 'kafka') {
     // With a Kafka source the dead letters go to the dead-letter topic, whatever the assignments do.
-    const kafkaSink = await createKafkaSink(config.kafka, logger, assignments === 'kafka', origin);
+    const open = config.kafka.producerThread === 'worker' ? createKafkaSinkThread : createKafkaSink;
+    const kafkaSink = await open(config.kafka, logger, assignments === 'kafka', origin);
     if (assignments === 'kafka' || assignments === 'none') return kafkaSink;
     const jsonl = createJsonlSink({
       origin,

@@ -20,7 +20,12 @@ import { protocolType, RefusedError, StreamclustError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { compressionType } from '../kafka/codecs.js';
 import { kafkaClientConfig } from '../kafka/client.js';
-import { assignmentJson, type BatchOutput, type DeadLetter, type Sink } from './sink.js';
+import {
+  assignmentJson,
+  type OutputSink,
+  type WrittenDeadLetter,
+  type WrittenOutput,
+} from './sink.js';
 
 export async function createKafkaSink(
   config: Config['kafka'],
@@ -28,7 +33,7 @@ export async function createKafkaSink(
   writeAssignments: boolean,
   /** assignmentOrigin(): the instance and run every assignment carries. */
   origin = '',
-): Promise<Sink> {
+): Promise<OutputSink> {
   const kafka = new Kafka(kafkaClientConfig(config, logger));
   // Dead letters carry the whole original value, which may be larger than the dead-letter
   // topic accepts (an input topic with a larger max.message.bytes): they are cut to fit.
@@ -110,7 +115,7 @@ export async function createKafkaSink(
     }
   };
   return {
-    async write(output: BatchOutput) {
+    async write(output: WrittenOutput) {
       const topicMessages: TopicMessages[] = [];
       if (writeAssignments && output.assignments.length > 0) {
         topicMessages.push({
@@ -251,7 +256,7 @@ const FRAMING_BYTES = 512;
  * coordinates as headers. A value that would not fit the dead-letter topic's limit is cut to
  * fit and marked, so the dead letter is still written; its coordinates name the whole record.
  */
-function deadLetterMessage(d: DeadLetter, limitBytes: number): KafkaMessage {
+function deadLetterMessage(d: WrittenDeadLetter, limitBytes: number): KafkaMessage {
   const headers: NonNullable<KafkaMessage['headers']> = {
     ...(d.record.headers ?? {}),
     'streamclust.reason': d.reason,

@@ -7,6 +7,12 @@ import { isUtf8 } from 'node:buffer';
 
 import type { SourceRecord } from '../sources/source.js';
 
+/** The fields of a source record that the sinks write (what crosses to the sink thread). */
+export type WrittenRecord = Pick<
+  SourceRecord,
+  'topic' | 'partition' | 'offset' | 'key' | 'value' | 'headers' | 'timestamp'
+>;
+
 export interface Assignment {
   record: SourceRecord;
   clusterId: number;
@@ -49,6 +55,25 @@ export interface Sink {
   close(): Promise<void>;
 }
 
+/** An assignment as written: its record's written fields only. */
+export type WrittenAssignment = Omit<Assignment, 'record'> & { record: WrittenRecord };
+
+/** A dead letter as written: its record's written fields only. */
+export type WrittenDeadLetter = Omit<DeadLetter, 'record'> & { record: WrittenRecord };
+
+/** A batch's outputs as a sink writes them; every BatchOutput is one. */
+export interface WrittenOutput {
+  assignments: readonly WrittenAssignment[];
+  deadLetters: readonly WrittenDeadLetter[];
+  events?: readonly StreamEvent[];
+  offsets?: BatchOutput['offsets'];
+}
+
+/** A sink that needs only the written fields: the Kafka sink, on either thread. */
+export interface OutputSink extends Sink {
+  write(output: WrittenOutput): Promise<void>;
+}
+
 /**
  * The JSON text of an assignment record, the same on every sink:
  * `{"key":…,"topic":…,"partition":…,"offset":…,"clusterId":…,"distance":…,"modelVersion":…,
@@ -57,7 +82,7 @@ export interface Sink {
  * record on the main thread, where building an object and stringifying it cost 7 % of the
  * main thread's time in the throughput benchmark.
  */
-export function assignmentJson(a: Assignment, origin = ''): string {
+export function assignmentJson(a: WrittenAssignment, origin = ''): string {
   const r = a.record;
   return `{${jsonKey(r.key)},"topic":${jsonTopic(r.topic)},"partition":${r.partition},"offset":${JSON.stringify(r.offset)},"clusterId":${a.clusterId},"distance":${jsonNumber(a.distance)},"outlier":${a.outlier},"modelVersion":${a.modelVersion},"storeVersion":${a.storeVersion},"eventTime":${jsonNumber(r.timestamp)}${origin}}`;
 }
@@ -96,7 +121,7 @@ function jsonNumber(value: number): string {
 }
 
 /** The JSON form of a dead letter for file sinks (Kafka keeps the original bytes as the value). */
-export function deadLetterValue(d: DeadLetter): Record<string, unknown> {
+export function deadLetterValue(d: WrittenDeadLetter): Record<string, unknown> {
   return {
     reason: d.reason,
     message: d.message,
