@@ -1,13 +1,20 @@
 /**
  * Consumes the input topic with a kafkajs consumer group. Each `eachBatch` call (one partition's
- * fetch) becomes one chunk; the handler waits until the pipeline has written every record of
- * the chunk to the sinks and the broker acknowledged them, and only then commits the offset after
- * the chunk's last record. Kafka itself is the backpressure: at most
- * `partitionsConsumedConcurrently` chunks are in flight, and nothing is committed early, so a
- * crash anywhere replays from the last commit (at-least-once). One exception to the waiting: a
- * chunk whose records wait for the centroid store with fewer than k records in hand is released
- * (`RecordChunk.released`); its handler returns so that kafkajs fetches on, and its offset is
- * committed once its records settle.
+ * fetch) becomes one chunk. The offset after the chunk's last record is committed only once the
+ * pipeline has written every record of the chunk to the sinks and the broker acknowledged them,
+ * so a crash anywhere replays from the last commit (at-least-once).
+ *
+ * kafkajs fetches again only when every handler of its last fetch has returned. A handler that
+ * waited for its records to be written would leave the pipeline without input for a whole fetch
+ * round trip per batch: with the outputs written on their own thread, that wait, not the main
+ * thread, bounded the rate. So with at-least-once a handler returns as soon as its chunk is in
+ * the pipeline and at most `kafka.readAheadRecords` records are unwritten (read ahead), and the
+ * commit follows when the chunk settles; commits move forward only. `stop()` waits for those
+ * commits before the consumer leaves its group. 0 restores the wait; exactly-once always waits,
+ * since its offsets are committed inside the outputs' transactions, which must not outlive the
+ * partition's ownership. A handler also returns at once, and its offset is committed once its
+ * records settle, when the centroid store waits for k records with fewer in hand
+ * (`RecordChunk.released`): it needs the next fetch to settle them.
  */
 import { Kafka, type Consumer, type EachBatchPayload } from 'kafkajs';
 import { Observable, Subject } from 'rxjs';
@@ -43,6 +50,27 @@ export function createKafkaSource(
   let connected = false;
   let crashed = false;
   let stopping = false;
+  // Read ahead: records in the pipeline and not yet written, chunks the store holds, handlers
+  // waiting for room, and the commits of chunks whose handlers returned ahead of them.
+  const readAhead = config.delivery === 'exactly-once' ? 0 : config.readAheadRecords;
+  let unsettled = 0;
+  let held = 0;
+  const waiting = new Set<() => boolean>();
+  const aheadCommits = new Set<Promise<void>>();
+  const wake = (): void => {
+    for (const ready of waiting) if (ready()) waiting.delete(ready);
+  };
+  /** Resolves once at most readAhead records are unwritten and the store holds no chunk. */
+  const room = (): Promise<'ahead'> =>
+    new Promise((resolve) => {
+      const ready = (): boolean => {
+        if (unsettled > readAhead || held > 0) return false;
+        resolve('ahead');
+        return true;
+      };
+      if (!ready()) waiting.add(ready);
+    });
+  const never = new Promise<never>(() => undefined);
   const seekPending = new Map(
     resumeAt.filter((o) => o.topic === config.inputTopic).map((o) => [o.partition, o.offset]),
   );
@@ -96,7 +124,8 @@ export function createKafkaSource(
     isStale,
     resolveOffset,
   }: EachBatchPayload): Promise<void> => {
-    if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    // Once stopping, nothing new enters the pipeline; unresolved, these offsets are read again.
+    if (stopping || !isRunning() || isStale() || batch.messages.length === 0) return;
     const chunk = new RecordChunk();
     for (const message of batch.messages) {
       chunk.add({
@@ -109,10 +138,31 @@ export function createKafkaSource(
         timestamp: Number(message.timestamp),
       });
     }
+    const size = chunk.records.length;
+    let settled = false;
+    unsettled += size;
+    void chunk.done.then(() => {
+      settled = true;
+      unsettled -= size;
+      wake();
+    });
+    void chunk.released.then(() => {
+      if (settled) return;
+      held += 1;
+      void chunk.done.then(() => {
+        held -= 1;
+        wake();
+      });
+    });
     chunks.next(chunk);
     const released = chunk.released.then(() => 'released' as const);
     const outcome = await waitWithHeartbeats(
-      Promise.race([chunk.done.then(() => 'done' as const), released, closing]),
+      Promise.race([
+        chunk.done.then(() => 'done' as const),
+        released,
+        readAhead > 0 ? room() : never,
+        closing,
+      ]),
       heartbeat,
       () => (heartbeatFailed = true),
     );
@@ -123,10 +173,17 @@ export function createKafkaSource(
     // Exactly-once: the sink committed these offsets inside its transactions already.
     if (config.delivery === 'exactly-once') return;
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    if (outcome === 'done') await commit(batch.topic, batch.partition, next);
-    // The pipeline holds these records (the store waits for k of them) and needs the next
-    // fetch to settle them: return so that kafkajs fetches on, and commit once they settle.
-    else void chunk.done.then(() => commit(batch.topic, batch.partition, next));
+    if (outcome === 'done') {
+      await commit(batch.topic, batch.partition, next);
+      return;
+    }
+    // Read ahead, or the store holds these records and needs the next fetch to settle them:
+    // return so that kafkajs fetches on, and commit once they settle.
+    const committed = chunk.done.then(() => commit(batch.topic, batch.partition, next));
+    if (outcome === 'ahead') {
+      aheadCommits.add(committed);
+      void committed.then(() => aheadCommits.delete(committed));
+    } else void committed;
   };
 
   // Commits only move forward: a held chunk that settles after a later one must not take a
@@ -178,6 +235,15 @@ export function createKafkaSource(
     async stop() {
       if (stopping) return;
       stopping = true;
+      consumer.pause([{ topic: config.inputTopic }]);
+      // The chunks read ahead settle in the pipeline, which keeps running: their offsets are
+      // committed while the consumer is still in its group (after stop() it no longer can).
+      // A pipeline that fails meanwhile closes the source and ends the wait.
+      let closed = false;
+      void closing.then(() => (closed = true));
+      while (aheadCommits.size > 0 && !closed) {
+        await Promise.race([Promise.all(aheadCommits), closing]);
+      }
       // stop() returns once the running eachBatch handlers finished, i.e. after their chunks
       // were written and committed; the pipeline keeps running meanwhile.
       await consumer.stop();
