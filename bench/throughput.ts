@@ -3,11 +3,11 @@
  * seeded 8-cluster mixture is produced once to a 6-partition topic, then drained by
  * - the ceiling: a plain kafkajs consumer that parses every record, produces one small JSON
  *   output per input (acks -1) and commits after the send (bench/throughput-run.ts);
- * - streamclust with the defaults (training on every batch), with training off (and parsing on
- *   a worker thread, `decode.thread: worker`, and without the input-drift tests, which run on
- *   the main thread), and with training on 10 % of the batches (`training.mode: fraction`);
- *   the defaults and training off also with TensorFlow's intra-op pool at a thread per core
- *   (`model.intraOpThreads: 0`) instead of what `auto` chooses.
+ * - streamclust with the defaults (training on every batch), with training off (and, to show
+ *   what each gains, parsing on a worker thread, `decode.thread: worker`; without reading ahead
+ *   of the outputs, `kafka.readAheadRecords: 0`; with the producer on the main thread,
+ *   `kafka.producerThread: main`; without the input-drift tests, which run on the main thread),
+ *   and with training on 10 % of the batches (`training.mode: fraction`).
  * Every run is a process of its own with a fresh consumer group; the configurations are
  * interleaved (A B C D, A B C D, …) so that a noisy moment of the machine does not fall on one
  * of them, and each figure is the median of the rounds. Printed per configuration: records/s,
@@ -54,26 +54,21 @@ interface Configuration {
 const CONFIGURATIONS: Configuration[] = [
   { name: 'kafkajs ceiling', kind: 'ceiling' },
   { name: 'streamclust, defaults', kind: 'streamclust' },
-  // model.intraOpThreads auto gives each model thread one TensorFlow intra-op thread on 2 cores;
-  // TensorFlow's own default is a thread per core (0):
-  {
-    name: 'streamclust, defaults, intra-op pool per core',
-    kind: 'streamclust',
-    model: { intraOpThreads: 0 },
-  },
   { name: 'streamclust, training off', kind: 'streamclust', training: { mode: 'off' } },
-  {
-    name: 'streamclust, training off, intra-op pool per core',
-    kind: 'streamclust',
-    training: { mode: 'off' },
-    model: { intraOpThreads: 0 },
-  },
   // What parsing on a worker thread of its own (decode.thread: worker) gains.
   {
     name: 'streamclust, training off, parsed on a worker thread',
     kind: 'streamclust',
     training: { mode: 'off' },
     decode: { thread: 'worker' },
+  },
+  // What reading ahead of the outputs (kafka.readAheadRecords) gains: 0 waits for every fetch's
+  // records to be written before the next fetch.
+  {
+    name: 'streamclust, training off, no read-ahead',
+    kind: 'streamclust',
+    training: { mode: 'off' },
+    kafka: { readAheadRecords: 0 },
   },
   // What writing the outputs from a thread of its own (kafka.producerThread: worker) gains.
   {
