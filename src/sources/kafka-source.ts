@@ -5,12 +5,14 @@
  * so a crash anywhere replays from the last commit (at-least-once).
  *
  * kafkajs fetches again only when every handler of its last fetch has returned. A handler that
- * waited for its records to be written would leave the pipeline without input for a whole fetch
+ * waits for its records to be written leaves the pipeline without input for a whole fetch
  * round trip per batch: with the outputs written on their own thread, that wait, not the main
- * thread, bounded the rate. So with at-least-once a handler returns as soon as its chunk is in
- * the pipeline and at most `kafka.readAheadRecords` records are unwritten (read ahead), and the
- * commit follows when the chunk settles; commits move forward only. `stop()` waits for those
- * commits before the consumer leaves its group. 0 restores the wait; exactly-once always waits,
+ * thread, bounds the rate. With at-least-once and `kafka.readAheadRecords` above 0
+ * (experimental, off by default) a handler returns as soon as its chunk is in the pipeline and
+ * at most that many records are unwritten (read ahead), and the commit follows when the chunk
+ * settles; commits move forward only. `stop()` waits for those commits before the consumer
+ * leaves its group. With it on, the chaos test ended with the group's commits short of the end
+ * (cause not found yet), hence off by default. Exactly-once always waits,
  * since its offsets are committed inside the outputs' transactions, which must not outlive the
  * partition's ownership. A handler also returns at once, and its offset is committed once its
  * records settle, when the centroid store waits for k records with fewer in hand
@@ -187,17 +189,20 @@ export function createKafkaSource(
   };
 
   // Commits only move forward: a held chunk that settles after a later one must not take a
-  // partition's committed offset back.
+  // partition's committed offset back. Only an acknowledged commit counts: a commit that fails
+  // in a rebalance while a chunk read again after it is written must still commit that chunk
+  // (counting the failed one would skip it, and leave the offset behind for good at the end of
+  // the stream).
   const committedUpTo = new Map<number, bigint>();
   const commit = async (topic: string, partition: number, offset: string): Promise<void> => {
-    if ((committedUpTo.get(partition) ?? -1n) >= BigInt(offset)) return;
-    committedUpTo.set(partition, BigInt(offset));
+    const at = BigInt(offset);
+    if ((committedUpTo.get(partition) ?? -1n) >= at) return;
     try {
       await consumer.commitOffsets([{ topic, partition, offset }]);
+      if (at > (committedUpTo.get(partition) ?? -1n)) committedUpTo.set(partition, at);
     } catch (error) {
       // The records were written; a failed commit (e.g. during a rebalance) means they will be
       // delivered again to whoever owns the partition next: duplicates, never a loss.
-      committedUpTo.delete(partition);
       logger.warn('offset commit failed; the batch will be redelivered', {
         topic,
         partition,
