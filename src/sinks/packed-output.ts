@@ -35,9 +35,6 @@ export interface PackedAssignments {
   topicIndex: Uint16Array;
 }
 
-/** A dead letter's headers with their bytes copied out, as they cross threads. */
-type PortableHeaders = Record<string, Uint8Array | string | (Uint8Array | string)[] | undefined>;
-
 interface PortableDeadLetter {
   reason: string;
   message: string;
@@ -48,7 +45,7 @@ interface PortableDeadLetter {
     timestamp: number;
     key: Uint8Array | null;
     value: Uint8Array | null;
-    headers?: PortableHeaders;
+    headers?: Record<string, Uint8Array | string | (Uint8Array | string)[] | undefined>;
   };
 }
 
@@ -173,17 +170,33 @@ function unpackAssignments(p: PackedAssignments): WrittenAssignment[] {
 const own = (b: Uint8Array): Uint8Array => new Uint8Array(b);
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.length);
 
-function portableDeadLetter(d: WrittenDeadLetter): PortableDeadLetter {
+/** Headers whose byte values are of type B. */
+type Headers<B> = Record<string, B | string | (B | string)[] | undefined>;
+
+/** A dead letter with each of its byte values (key, value, header values) mapped by `bytes`. */
+function mapDeadLetterBytes<A extends Uint8Array, B extends Uint8Array>(
+  d: {
+    reason: string;
+    message: string;
+    record: Omit<WrittenDeadLetter['record'], 'key' | 'value' | 'headers'> & {
+      key: A | null;
+      value: A | null;
+      headers?: Headers<A>;
+    };
+  },
+  bytes: (b: A) => B,
+) {
   const r = d.record;
-  let headers: PortableHeaders | undefined;
+  const one = (v: A | string): B | string => (typeof v === 'string' ? v : bytes(v));
+  let headers: Headers<B> | undefined;
   if (r.headers !== undefined) {
     headers = {};
     for (const [name, value] of Object.entries(r.headers)) {
       headers[name] = Array.isArray(value)
-        ? value.map((v) => (typeof v === 'string' ? v : own(v)))
-        : value === undefined || typeof value === 'string'
+        ? value.map(one)
+        : value === undefined
           ? value
-          : own(value);
+          : one(value);
     }
   }
   return {
@@ -194,37 +207,17 @@ function portableDeadLetter(d: WrittenDeadLetter): PortableDeadLetter {
       partition: r.partition,
       offset: r.offset,
       timestamp: r.timestamp,
-      key: r.key === null ? null : own(r.key),
-      value: r.value === null ? null : own(r.value),
+      key: r.key === null ? null : bytes(r.key),
+      value: r.value === null ? null : bytes(r.value),
       ...(headers === undefined ? {} : { headers }),
     },
   };
 }
 
+function portableDeadLetter(d: WrittenDeadLetter): PortableDeadLetter {
+  return mapDeadLetterBytes(d, own);
+}
+
 function writtenDeadLetter(d: PortableDeadLetter): WrittenDeadLetter {
-  const r = d.record;
-  let headers: WrittenDeadLetter['record']['headers'];
-  if (r.headers !== undefined) {
-    headers = {};
-    for (const [name, value] of Object.entries(r.headers)) {
-      headers[name] = Array.isArray(value)
-        ? value.map((v) => (typeof v === 'string' ? v : asBuffer(v)))
-        : value === undefined || typeof value === 'string'
-          ? value
-          : asBuffer(value);
-    }
-  }
-  return {
-    reason: d.reason,
-    message: d.message,
-    record: {
-      topic: r.topic,
-      partition: r.partition,
-      offset: r.offset,
-      timestamp: r.timestamp,
-      key: r.key === null ? null : asBuffer(r.key),
-      value: r.value === null ? null : asBuffer(r.value),
-      ...(headers === undefined ? {} : { headers }),
-    },
-  };
+  return mapDeadLetterBytes(d, asBuffer);
 }
