@@ -240,7 +240,14 @@ export function createKafkaSource(
     async stop() {
       if (stopping) return;
       stopping = true;
-      consumer.pause([{ topic: config.inputTopic }]);
+      // Nothing new enters the pipeline once stopping (eachBatch); pausing also saves the
+      // fetches. kafkajs refuses to pause a consumer that is not running (before run(), or while
+      // it restarts after a crash): then the guard alone holds.
+      try {
+        consumer.pause([{ topic: config.inputTopic }]);
+      } catch {
+        // not running: nothing is being fetched
+      }
       // The chunks read ahead settle in the pipeline, which keeps running: their offsets are
       // committed while the consumer is still in its group (after stop() it no longer can).
       // A pipeline that fails meanwhile closes the source and ends the wait.
