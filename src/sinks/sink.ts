@@ -79,8 +79,9 @@ export interface OutputSink extends Sink {
  * `{"key":…,"topic":…,"partition":…,"offset":…,"clusterId":…,"distance":…,"modelVersion":…,
  * "storeVersion":…,"eventTime":…}`, with `"keyBase64"` after `"key":null` when the key is not
  * valid UTF-8 (a lossy decode would mangle it). Written as text directly: it runs once per
- * record on the main thread, where building an object and stringifying it cost 7 % of the
- * main thread's time in the throughput benchmark.
+ * record (on the Kafka sink's thread by default, on the main thread for the other sinks and
+ * with `kafka.producerThread: main`), where building an object and stringifying it cost 7 % of
+ * the main thread's time in the throughput benchmark.
  */
 export function assignmentJson(a: WrittenAssignment, origin = ''): string {
   const r = a.record;

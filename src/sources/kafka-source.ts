@@ -140,22 +140,25 @@ export function createKafkaSource(
         timestamp: Number(message.timestamp),
       });
     }
-    const size = chunk.records.length;
-    let settled = false;
-    unsettled += size;
-    void chunk.done.then(() => {
-      settled = true;
-      unsettled -= size;
-      wake();
-    });
-    void chunk.released.then(() => {
-      if (settled) return;
-      held += 1;
+    // The counts room() reads; without read-ahead nothing reads them.
+    if (readAhead > 0) {
+      const size = chunk.records.length;
+      let settled = false;
+      unsettled += size;
       void chunk.done.then(() => {
-        held -= 1;
+        settled = true;
+        unsettled -= size;
         wake();
       });
-    });
+      void chunk.released.then(() => {
+        if (settled) return;
+        held += 1;
+        void chunk.done.then(() => {
+          held -= 1;
+          wake();
+        });
+      });
+    }
     chunks.next(chunk);
     const released = chunk.released.then(() => 'released' as const);
     const outcome = await waitWithHeartbeats(
