@@ -11,15 +11,14 @@
  * (experimental, off by default) a handler returns as soon as its chunk is in the pipeline and
  * at most that many records are unwritten (read ahead), and the commit follows when the chunk
  * settles; commits move forward only. `stop()` waits for those commits before the consumer
- * leaves its group. With it on, the chaos test ended with the group's commits short of the end
- * (cause not found yet), hence off by default. Exactly-once always waits,
+ * leaves its group. Exactly-once always waits,
  * since its offsets are committed inside the outputs' transactions, which must not outlive the
  * partition's ownership. A handler also returns at once, and its offset is committed once its
  * records settle, when the centroid store waits for k records with fewer in hand
  * (`RecordChunk.released`): it needs the next fetch to settle them.
  */
 import { Kafka, type Consumer, type EachBatchPayload } from 'kafkajs';
-import { Observable, Subject } from 'rxjs';
+import { Observable, Subject, type Subscription } from 'rxjs';
 
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
@@ -43,6 +42,11 @@ export function createKafkaSource(
     // A misspelt or deleted input topic is reported (/readyz, kafka.missingTopicTimeoutMs), not
     // created empty by the consumer's metadata requests.
     allowAutoTopicCreation: false,
+    // kafkajs restarts a crashed consumer on a timer that its stop() does not cancel: a crash
+    // while stopping (a join still in flight when the connections close) would bring back a
+    // member with no pipeline behind it, which keeps its partitions and never commits them.
+    // retries: kafkajs' own default for consumers, which an explicit retry would replace.
+    retry: { retries: 5, restartOnFailure: () => Promise.resolve(!stopping) },
   });
   const chunks = new Subject<RecordChunk>();
   // Resolved by close(): handlers still waiting for their records then give up on them, so that
@@ -52,6 +56,10 @@ export function createKafkaSource(
   let connected = false;
   let crashed = false;
   let stopping = false;
+  // Whether the consumer is joining its group (run() or kafkajs' restart after a crash, up to
+  // the GROUP_JOIN): kafkajs' stop() does not stop a join in flight, see stop().
+  let joining = false;
+  const joinSettled = new Subject<void>();
   // Read ahead: records in the pipeline and not yet written, chunks the store holds, handlers
   // waiting for room, and the commits of chunks whose handlers returned ahead of them.
   const readAhead = config.delivery === 'exactly-once' ? 0 : config.readAheadRecords;
@@ -103,15 +111,30 @@ export function createKafkaSource(
   consumer.on(consumer.events.FETCH, contact);
   consumer.on(consumer.events.HEARTBEAT, contact);
   consumer.on(consumer.events.GROUP_JOIN, contact);
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    joining = false;
+    joinSettled.next();
+  });
   consumer.on(consumer.events.CONNECT, () => (connected = true));
   consumer.on(consumer.events.DISCONNECT, () => (connected = false));
   const reportUnreadable = unreadableBatchReporter(kafka, consumer, config, logger);
   consumer.on(consumer.events.CRASH, (event) => {
+    if (stopping) {
+      // The records in flight still settle; their commits fail and they are read again by
+      // whoever owns the partitions next. No restart (restartOnFailure), no error for the drain.
+      joining = false;
+      joinSettled.next();
+      logger.warn('kafka consumer crashed while stopping; not restarting it', {
+        error: String(event.payload.error),
+      });
+      return;
+    }
     crashed = true;
     logger.error('kafka consumer crashed', {
       error: String(event.payload.error),
       restart: event.payload.restart,
     });
+    joining = event.payload.restart;
     if (event.payload.restart) crashed = false;
     else
       void reportUnreadable(event.payload.error).then((refusal) =>
@@ -218,6 +241,8 @@ export function createKafkaSource(
   const start = async (): Promise<void> => {
     await consumer.connect();
     await consumer.subscribe({ topic: config.inputTopic, fromBeginning: config.fromBeginning });
+    if (stopping) return;
+    joining = true;
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
@@ -236,6 +261,32 @@ export function createKafkaSource(
     start().catch((error: unknown) => subscriber.error(error));
     return () => subscription.unsubscribe();
   });
+
+  /** Resolves on the join's end (joined, or crashed), on close(), or after timeoutMs. */
+  const settledJoin = async (timeoutMs: number): Promise<void> => {
+    let subscription: Subscription | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      new Promise<'settled'>((resolve) => {
+        subscription = joinSettled.subscribe(() => resolve('settled'));
+      }),
+      new Promise<'timeout'>(
+        (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+      ),
+      closing,
+    ]);
+    subscription?.unsubscribe();
+    clearTimeout(timer);
+    if (outcome === 'timeout') {
+      logger.warn(
+        'stopped while the consumer was still joining its group; its partitions wait for its session to time out',
+        { waitedMs: timeoutMs },
+      );
+    }
+    // kafkajs marks its runner running only after the join's promise chain returns: a stop()
+    // before that would be a no-op again.
+    if (outcome === 'settled') await new Promise((resolve) => setTimeout(resolve, 0));
+  };
 
   return {
     kind: 'kafka',
@@ -258,6 +309,15 @@ export function createKafkaSource(
       void closing.then(() => (closed = true));
       while (aheadCommits.size > 0 && !closed) {
         await Promise.race([Promise.all(aheadCommits), closing]);
+      }
+      // kafkajs' stop() returns at once while a join is in flight (at start-up, or restarting
+      // after a crash), and the join then completes: a member with no pipeline behind it would
+      // hold its partitions until its session timed out. So a join in flight is waited for,
+      // up to one session timeout (what a member that never leaves costs anyway), and the
+      // member then leaves properly.
+      if (joining && !closed) {
+        logger.info('stopping: the consumer is joining its group; leaving it once joined');
+        await settledJoin(config.sessionTimeoutMs);
       }
       // stop() returns once the running eachBatch handlers finished, i.e. after their chunks
       // were written and committed; the pipeline keeps running meanwhile.
