@@ -88,7 +88,7 @@ const kafkaSchema = z
     eventsTopic: z.string().default('streamclust.events'),
     fromBeginning: z.boolean().default(true),
     partitionsConsumedConcurrently: positiveInt.max(64).default(3),
-    readAheadRecords: nonNegativeInt.max(1_000_000).default(0),
+    readAheadRecords: nonNegativeInt.max(1_000_000).default(4096),
     sessionTimeoutMs: durationMs(1).default(30_000),
     heartbeatIntervalMs: durationMs(1).default(3_000),
     connectionTimeoutMs: durationMs(1).default(3_000),

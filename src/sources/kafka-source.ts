@@ -7,8 +7,8 @@
  * kafkajs fetches again only when every handler of its last fetch has returned. A handler that
  * waits for its records to be written leaves the pipeline without input for a whole fetch
  * round trip per batch: with the outputs written on their own thread, that wait, not the main
- * thread, bounds the rate. With at-least-once and `kafka.readAheadRecords` above 0
- * (experimental, off by default) a handler returns as soon as its chunk is in the pipeline and
+ * thread, bounds the rate. With at-least-once and `kafka.readAheadRecords` above 0 (the
+ * default is 4096) a handler returns as soon as its chunk is in the pipeline and
  * at most that many records are unwritten (read ahead), and the commit follows when the chunk
  * settles; commits move forward only. `stop()` waits for those commits before the consumer
  * leaves its group. Exactly-once always waits,
