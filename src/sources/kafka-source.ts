@@ -218,24 +218,56 @@ export function createKafkaSource(
   // partition's committed offset back. Only an acknowledged commit counts: a commit that fails
   // in a rebalance while a chunk read again after it is written must still commit that chunk
   // (counting the failed one would skip it, and leave the offset behind for good at the end of
-  // the stream).
+  // the stream). Commits are coalesced: one request at a time carries the latest offset of
+  // every partition that moved since, so that reading ahead, where a fetch of a stream that
+  // keeps up holds a few records, does not send a commit (a write to __consumer_offsets) per
+  // fetch: measured, that took the soak bench's median latency from 96 to 744 ms.
   const committedUpTo = new Map<number, bigint>();
-  const commit = async (topic: string, partition: number, offset: string): Promise<void> => {
-    const at = BigInt(offset);
-    if ((committedUpTo.get(partition) ?? -1n) >= at) return;
-    try {
-      await consumer.commitOffsets([{ topic, partition, offset }]);
-      if (at > (committedUpTo.get(partition) ?? -1n)) committedUpTo.set(partition, at);
-    } catch (error) {
-      // The records were written; a failed commit (e.g. during a rebalance) means they will be
-      // delivered again to whoever owns the partition next: duplicates, never a loss.
-      logger.warn('offset commit failed; the batch will be redelivered', {
+  const wanted = new Map<number, { topic: string; at: bigint; waiters: (() => void)[] }>();
+  // Set and cleared in the same synchronous step as the loop's check, so that an offset
+  // wanted after the last round always starts a new one.
+  let flushing = false;
+  const flushCommits = async (): Promise<void> => {
+    flushing = true;
+    while (wanted.size > 0) {
+      const round = [...wanted.entries()];
+      wanted.clear();
+      const offsets = round.map(([partition, { topic, at }]) => ({
         topic,
         partition,
-        offset,
-        error: String(error),
-      });
+        offset: at.toString(),
+      }));
+      try {
+        await consumer.commitOffsets(offsets);
+        for (const [partition, { at }] of round) {
+          if (at > (committedUpTo.get(partition) ?? -1n)) committedUpTo.set(partition, at);
+        }
+      } catch (error) {
+        // The records were written; a failed commit (e.g. during a rebalance) means they will
+        // be delivered again to whoever owns the partition next: duplicates, never a loss.
+        logger.warn('offset commit failed; the batch will be redelivered', {
+          topic: offsets[0]?.topic,
+          offsets: offsets.map((o) => `${o.partition}:${o.offset}`).join(','),
+          error: String(error),
+        });
+      }
+      for (const [, { waiters }] of round) for (const resolve of waiters) resolve();
     }
+    flushing = false;
+  };
+  /** Resolves once this offset (or a later one) was committed, or its commit failed. */
+  const commit = (topic: string, partition: number, offset: string): Promise<void> => {
+    const at = BigInt(offset);
+    if ((committedUpTo.get(partition) ?? -1n) >= at) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const entry = wanted.get(partition);
+      if (entry === undefined) wanted.set(partition, { topic, at, waiters: [resolve] });
+      else {
+        if (at > entry.at) entry.at = at;
+        entry.waiters.push(resolve);
+      }
+      if (!flushing) void flushCommits();
+    });
   };
 
   const start = async (): Promise<void> => {
