@@ -2,7 +2,8 @@
 // is read while earlier records are still unwritten, but never more than the bound, offsets are
 // committed only once their records are written, and a stop commits what was read ahead before
 // the consumer leaves its group.
-import { afterEach, beforeAll, expect, it } from 'vitest';
+import { Kafka, type Consumer } from 'kafkajs';
+import { afterEach, beforeAll, expect, it, vi } from 'vitest';
 
 import { validateConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log.js';
@@ -29,6 +30,7 @@ describeWithKafka('reading ahead of the outputs (kafka.readAheadRecords)', () =>
   afterEach(async () => {
     await source?.close();
     source = undefined;
+    vi.restoreAllMocks();
   });
 
   async function start(readAheadRecords: number) {
@@ -104,5 +106,31 @@ describeWithKafka('reading ahead of the outputs (kafka.readAheadRecords)', () =>
     chunks.forEach(settle);
     await stopping;
     expect(await committed()).toBe('1600');
+  });
+
+  it('commits the offsets of chunks written together in one request, not one per chunk', async () => {
+    // Counts the commit requests of the source's own consumer.
+    const commitRequests: number[] = [];
+    const consumerOf = Kafka.prototype.consumer;
+    vi.spyOn(Kafka.prototype, 'consumer').mockImplementation(function (this: Kafka, config) {
+      const consumer: Consumer = consumerOf.call(this, config);
+      const commitOffsets = consumer.commitOffsets.bind(consumer);
+      consumer.commitOffsets = (offsets) => {
+        commitRequests.push(offsets.length);
+        return commitOffsets(offsets);
+      };
+      return consumer;
+    });
+    const { chunks, produce, received, settle, committed } = await start(100_000);
+    // One produce at a time, each read before the next: one chunk each.
+    for (let i = 1; i <= 8; i++) {
+      await produce(50);
+      await waitFor(() => received() === 50 * i, { message: () => `chunk ${i} not read` });
+    }
+    expect(chunks.length).toBe(8);
+    // All written at once: a commit per chunk would send 8 requests.
+    chunks.forEach(settle);
+    await waitFor(async () => (await committed()) === '400', { message: 'commit of all 400' });
+    expect(commitRequests.length).toBeLessThanOrEqual(2);
   });
 });
