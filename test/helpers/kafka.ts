@@ -206,6 +206,13 @@ export class KafkaHelpers {
     return committed;
   }
 
+  /** The group's state ('Stable', 'PreparingRebalance', 'Empty', ...) and how many members it has. */
+  async groupMembers(groupId: string): Promise<{ state: string; members: number }> {
+    const { groups } = await this.withAdmin((admin) => admin.describeGroups([groupId]));
+    const group = groups[0];
+    return { state: group?.state ?? 'Unknown', members: group?.members.length ?? 0 };
+  }
+
   /**
    * Every record of the topic below the end offsets seen when it was called, sorted by
    * partition and offset. kafkajs cannot assign partitions without a group, so it joins a fresh

@@ -33,23 +33,16 @@ describeWithKafka(
       await kafka.createTopic(topics.inputTopic, 3);
       const bad = badInputs({ dim: 8, maxRecordBytes: 2_048 });
       const input = faultInput({ count: 40_000, partitions: 3, seed: 79, badEvery: 1_000, bad });
-      // 5,000 records are there at start; the next 25,000 arrive while the instances join and
-      // leave, 700 every 500 ms (about 18 s), and the last 10,000 only once the second instance
-      // has left, so that both hand-overs fall mid-stream however fast the instances are. (With
-      // all 40,000 produced first, a faster first instance once drained them before the second
-      // had joined; with them produced over 25 s, the second once drained its share and left
-      // after the stream had ended.)
+      // 5,000 records are there at start; the next 25,000 arrive only once the second instance
+      // is in the group, 700 every 500 ms (about 18 s), and the last 10,000 only once it has
+      // left, so that both hand-overs fall mid-stream however fast the instances start and
+      // read. (With all 40,000 produced first, a faster first instance once drained them before
+      // the second had joined; with the 25,000 produced from the start, a slower machine once
+      // saw the first instance drain them while the second was still starting, and the second
+      // got 880 records in all.)
       const head = 5_000;
       const tail = input.records.length - 10_000;
       await produceInSlices(kafka, topics.inputTopic, input.records.slice(0, head));
-      const producing = produceInSlices(
-        kafka,
-        topics.inputTopic,
-        input.records.slice(head, tail),
-        700,
-        500,
-      );
-      producing.catch(() => undefined);
       // A fresh topic: one offset per record.
       const total = input.records.length;
       const committed = async (): Promise<number> =>
@@ -82,6 +75,25 @@ describeWithKafka(
 
         second = startCli(args);
         const joined = second;
+        await waitFor(
+          async () => {
+            const group = await kafka.groupMembers(topics.groupId);
+            return group.state === 'Stable' && group.members === 2;
+          },
+          {
+            timeoutMs: 120_000,
+            intervalMs: 200,
+            message: () => `the second instance never joined the group; ${logs()}`,
+          },
+        );
+        const producing = produceInSlices(
+          kafka,
+          topics.inputTopic,
+          input.records.slice(head, tail),
+          700,
+          500,
+        );
+        producing.catch(() => undefined);
         await waitFor(() => consumed(joined) >= 1_000, {
           timeoutMs: 120_000,
           intervalMs: 200,

@@ -83,19 +83,13 @@ describeWithKafka('stopping the Kafka source while its consumer joins the group'
 
     // The group is the first member alone, well within a session timeout (30 s), and the first
     // one reads every partition again: nothing is held by the stopped one.
-    const admin = kafka.createKafka().admin();
-    await admin.connect();
-    try {
-      await waitFor(
-        async () => {
-          const { groups } = await admin.describeGroups([groupId]);
-          return groups[0]?.state === 'Stable' && groups[0].members.length === 1;
-        },
-        { timeoutMs: 20_000, message: () => 'the group did not settle on one member' },
-      );
-    } finally {
-      await admin.disconnect();
-    }
+    await waitFor(
+      async () => {
+        const group = await kafka.groupMembers(groupId);
+        return group.state === 'Stable' && group.members === 1;
+      },
+      { timeoutMs: 20_000, message: () => 'the group did not settle on one member' },
+    );
     read.clear();
     await produce(10);
     await waitFor(() => read.size === PARTITIONS, {
