@@ -3,6 +3,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterAll, beforeAll, expect, it } from 'vitest';
 
+import { validateConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/log.js';
+import { createKafkaSource } from '../../src/sources/kafka-source.js';
+import type { RecordChunk } from '../../src/sources/source.js';
 import { startCli } from '../helpers/cli-process.js';
 import {
   NOTHING_LOST,
@@ -18,7 +22,7 @@ import {
   waitForHttpUrl,
 } from '../helpers/fault-records.js';
 import { KafkaBroker } from '../helpers/kafka-broker.js';
-import { KafkaHelpers, describeWithKafka, waitFor } from '../helpers/kafka.js';
+import { KafkaHelpers, describeWithKafka, uniqueName, waitFor } from '../helpers/kafka.js';
 
 const OUTAGE_MS = 10_000;
 
@@ -114,5 +118,74 @@ describeWithKafka('fault: the broker is down for 10 s mid-stream', () => {
     expect(coverage.invalid).toBe(input.invalid.size);
     // Soft: a readiness failure must not hide whether records were lost (checked above).
     expect.soft(duringOutage, 'the /readyz answers while the broker was down').toContain(503);
+  });
+
+  // kafkajs' commitOffsets() resolves without sending anything while its consumer is not
+  // running: after a crash (the broker away), from its restart until it has joined the group
+  // again. Records settled in that window are read again after the restart; their second
+  // commit must still be sent, or the group's offset stays behind them for good.
+  it('commits records read again after the consumer restarted, when their first commit was not sent', async () => {
+    const kafka = new KafkaHelpers(broker.brokers);
+    const topic = uniqueName('outage-commit');
+    const groupId = uniqueName('outage-commit-group');
+    await kafka.createTopic(topic, 1);
+    await kafka.produceRaw(
+      topic,
+      Array.from({ length: 20 }, (_, i) => ({ value: `{"n":${i}}`, partition: 0 })),
+    );
+    const lines: string[] = [];
+    const source = createKafkaSource(
+      validateConfig({ kafka: { brokers: kafka.brokers, inputTopic: topic, groupId } }).kafka,
+      createLogger('debug', (line) => lines.push(line)),
+    );
+    // First the chunks are held (as a pipeline does while the sinks are away), then settled as
+    // they come.
+    const held: RecordChunk[] = [];
+    let holding = true;
+    let read = 0;
+    source.chunks.subscribe((chunk) => {
+      read += chunk.records.length;
+      if (holding) held.push(chunk);
+      else chunk.records.forEach(() => chunk.settle());
+    });
+    const log = (): string => lines.slice(-20).join('\n');
+    try {
+      await waitFor(() => read >= 20, {
+        timeoutMs: 30_000,
+        message: () => `the source read ${read} of 20 records; ${log()}`,
+      });
+      await broker.stop();
+      const crashed = await waitFor(
+        // The line after the crash's (0, not found, would end the wait).
+        () => lines.findIndex((l) => l.includes('kafka consumer crashed')) + 1 || undefined,
+        {
+          timeoutMs: 60_000,
+          message: () => `the consumer did not crash with the broker away; ${log()}`,
+        },
+      );
+      // kafkajs restarts it: settled now, the records' commit cannot be sent. (Right after the
+      // crash, before the restart starts, a commit is refused with an error instead.)
+      await waitFor(() => lines.slice(crashed).some((l) => l.includes('kafkajs: Starting')), {
+        timeoutMs: 30_000,
+        message: () => `kafkajs did not restart the consumer; ${log()}`,
+      });
+      holding = false;
+      for (const chunk of held) chunk.records.forEach(() => chunk.settle());
+      await broker.restart();
+
+      // The restarted consumer reads the 20 records again (nothing was committed) and commits
+      // them once they settle.
+      await waitFor(async () => (await kafka.committedOffsets(groupId, topic)).get(0) === '20', {
+        timeoutMs: 90_000,
+        intervalMs: 500,
+        message: () =>
+          `the records read again were never committed (${read} read in all); ${log()}`,
+      });
+      expect(read).toBeGreaterThanOrEqual(40);
+      expect(lines.filter((l) => l.includes('offset commit not sent')).length, log()).toBe(1);
+    } finally {
+      await source.stop().catch(() => {});
+      await source.close().catch(() => {});
+    }
   });
 });
