@@ -230,12 +230,25 @@ export async function waitForEndCommitted(
   options: { timeoutMs: number; message: () => string },
 ): Promise<Map<number, string>> {
   const ends = await kafka.endOffsets(topic);
+  // Said at the end of a failure's message (what a CI log's tail shows): how far each
+  // partition got, and who was in the group then.
+  let committed = new Map<number, string>();
+  let group = { state: 'unknown', members: 0 };
   await waitFor(
     async () => {
-      const committed = await kafka.committedOffsets(groupId, topic);
-      return [...ends].every(([p, end]) => committed.get(p) === end);
+      committed = await kafka.committedOffsets(groupId, topic);
+      if ([...ends].every(([p, end]) => committed.get(p) === end)) return true;
+      group = await kafka.groupMembers(groupId);
+      return false;
     },
-    { timeoutMs: options.timeoutMs, intervalMs: 500, message: options.message },
+    {
+      timeoutMs: options.timeoutMs,
+      intervalMs: 500,
+      message: () =>
+        `${options.message()}\ncommitted/end by partition: ` +
+        [...ends].map(([p, end]) => `${p}: ${committed.get(p) ?? 'none'}/${end}`).join(', ') +
+        `; group ${group.state} with ${group.members} member(s)`,
+    },
   );
   return ends;
 }
