@@ -56,31 +56,40 @@ export async function createKafkaSink(
   await connected;
   /**
    * A send in flight while the broker restarts can stay pending for good (kafkajs neither
-   * resolves nor rejects it), which would hold the whole stream. After writeTimeoutMs the write
-   * fails as retriable and the producer is replaced: the retry goes through a fresh one. The
-   * abandoned send may still land, so a record can be written twice: at-least-once allows it,
-   * and with transactions the new producer fences the old one, aborting its transaction.
+   * resolves nor rejects it), and so can a reconnection (kafkajs' connect() after a reset
+   * connection): either would hold the whole stream. After writeTimeoutMs, counted from the
+   * write's start with its reconnection included, the write fails as retriable and the producer
+   * is replaced: the retry goes through a fresh one. The abandoned send may still land, so a
+   * record can be written twice: at-least-once allows it, and with transactions the new
+   * producer fences the old one, aborting its transaction.
    */
   const withTimeout = async (work: (p: Producer) => Promise<void>): Promise<void> => {
-    try {
-      await connected;
-    } catch {
-      // The last (re)connection failed, e.g. while the broker was away: try again now.
-      connected = producer.connect();
-      await connected;
-    }
     const current = producer;
     let timer: NodeJS.Timeout | undefined;
+    // The timeout's own error: a refusal thrown by the work is a StreamclustError too.
+    let hung: StreamclustError | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        reject(
-          new StreamclustError(
-            `writing to Kafka took longer than kafka.writeTimeoutMs (${config.writeTimeoutMs} ms)`,
-            { retriable: true },
-          ),
+        hung = new StreamclustError(
+          `writing to Kafka took longer than kafka.writeTimeoutMs (${config.writeTimeoutMs} ms)`,
+          { retriable: true },
         );
+        reject(hung);
       }, config.writeTimeoutMs);
     });
+    const connectAndWork = async (): Promise<void> => {
+      try {
+        await connected;
+      } catch {
+        // The last (re)connection failed, e.g. while the broker was away: try again now.
+        if (current !== producer) return;
+        connected = producer.connect();
+        await connected;
+      }
+      // Abandoned meanwhile (the timeout replaced the producer): nothing is sent on this one.
+      if (current !== producer) return;
+      await work(current);
+    };
     const replace = (): void => {
       if (current !== producer) return;
       void current.disconnect().catch(() => undefined);
@@ -89,9 +98,9 @@ export async function createKafkaSink(
       connected.catch(() => undefined);
     };
     try {
-      await Promise.race([work(current), timeout]);
+      await Promise.race([connectAndWork(), timeout]);
     } catch (error) {
-      if (error instanceof StreamclustError) {
+      if (error === hung) {
         logger.warn('a Kafka write hung; replacing the producer', {
           timeoutMs: config.writeTimeoutMs,
         });
