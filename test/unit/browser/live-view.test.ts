@@ -89,6 +89,12 @@ describeWithChromium('live view in Chromium', () => {
     const updates = async (): Promise<number> =>
       Number((await page.locator('body').getAttribute('data-updates')) ?? 0);
     await waitFor(async () => (await updates()) >= 1, { message: 'the page never rendered' });
+    // The stream flows once the warm-up sample is pretrained on, which on a busy machine (CI
+    // runs the unit and integration suites side by side) once took longer than the 30 s below.
+    await waitFor(() => pipeline.status().recordsAssigned > 0, {
+      timeoutMs: 120_000,
+      message: 'the pipeline assigned nothing',
+    });
     const firstRecords = await page.locator('#records').textContent();
     const firstUpdates = await updates();
     // It polls by itself: more renders, more records, without a reload.
