@@ -50,21 +50,19 @@ export function createKafkaSource(
     retry: { retries: 5, restartOnFailure: () => Promise.resolve(!stopping) },
   });
   const chunks = new Subject<RecordChunk>();
-  // Resolved by close(): handlers still waiting for their records then give up on them, so that
-  // a pipeline stopped by an error does not hold the disconnect (which waits for the handlers).
-  let close!: () => void;
-  const closing = new Promise<'closing'>((resolve) => (close = () => resolve('closing')));
-  // The same, one promise per handler, dropped when it returns: a Promise.race against the
-  // long-lived `closing` would leave a reaction on it per fetch, kept until the end (measured:
-  // the soak bench's heap grew from 26 to 93 MiB over 10^6 records, and the major GCs, which
-  // pause the pipeline, from 70 to 230 ms).
-  const closers = new Set<() => void>();
+  // close() ends every wait for a pipeline that will not settle its records any more: handlers
+  // still waiting then give up on them, so that a pipeline stopped by an error does not hold the
+  // disconnect (which waits for the handlers). Each wait takes a promise of its own, dropped when
+  // it ends: one long-lived promise raced per fetch would keep a reaction per fetch until the
+  // end (measured: the soak bench's heap grew from 26 to 93 MiB over 10^6 records, and the major
+  // GCs, which pause the pipeline, from 70 to 230 ms).
   let closed = false;
-  void closing.then(() => {
+  const closers = new Set<() => void>();
+  const close = (): void => {
     closed = true;
     for (const fire of closers) fire();
     closers.clear();
-  });
+  };
   const closingSignal = (): { promise: Promise<'closing'>; dispose: () => void } => {
     let fire!: () => void;
     const promise = new Promise<'closing'>((resolve) => (fire = () => resolve('closing')));
@@ -344,14 +342,16 @@ export function createKafkaSource(
   /** Resolves on the join's end (joined, or crashed), on close(), or after timeoutMs. */
   const settledJoin = async (ended: Promise<void>, timeoutMs: number): Promise<void> => {
     let timer: NodeJS.Timeout | undefined;
+    const closingNow = closingSignal();
     const outcome = await Promise.race([
       ended.then(() => 'settled' as const),
       new Promise<'timeout'>(
         (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
       ),
-      closing,
+      closingNow.promise,
     ]);
     clearTimeout(timer);
+    closingNow.dispose();
     if (outcome === 'timeout') {
       logger.warn(
         'stopped while the consumer was still joining its group; its partitions wait for its session to time out',
@@ -381,7 +381,9 @@ export function createKafkaSource(
       // committed while the consumer is still in its group (after stop() it no longer can).
       // A pipeline that fails meanwhile closes the source and ends the wait.
       while (aheadCommits.size > 0 && !closed) {
-        await Promise.race([Promise.all(aheadCommits), closing]);
+        const closingNow = closingSignal();
+        await Promise.race([Promise.all(aheadCommits), closingNow.promise]);
+        closingNow.dispose();
       }
       // kafkajs' stop() returns at once while a join is in flight (at start-up, or restarting
       // after a crash), and the join then completes: a member with no pipeline behind it would
