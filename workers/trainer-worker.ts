@@ -6,7 +6,14 @@
 import { move, transferableSymbol, valueSymbol } from 'piscina';
 
 import type { TrainerResult, TrainerTask } from '../src/model/protocol.js';
-import { apply, getState, heapAfterGc, initTrainer, step } from '../src/model/trainer.js';
+import {
+  apply,
+  getState,
+  heapAfterGc,
+  initTrainer,
+  setModelState,
+  step,
+} from '../src/model/trainer.js';
 
 export default async function run(task: TrainerTask): Promise<TrainerResult> {
   switch (task.kind) {
@@ -16,6 +23,8 @@ export default async function run(task: TrainerTask): Promise<TrainerResult> {
       return apply(task);
     case 'heap':
       return heapAfterGc();
+    case 'set-state':
+      return setModelState(task);
     case 'get-state': {
       const state = await getState();
       return transfer({ kind: 'get-state', state }, [

@@ -26,6 +26,8 @@ export interface OnlineKMeansStats {
   readonly counts: Float64Array;
   /** Number of records (unweighted). */
   readonly records: number;
+  /** Batches these statistics stand for (batch-based decay); 1 when absent. */
+  readonly batches?: number;
   /** Latest event time seen, or null when none was given. */
   readonly maxEventTimeMs: number | null;
   /** The adaptive-k outlier threshold in force, and the weighted count of points beyond it. */

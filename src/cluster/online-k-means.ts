@@ -85,6 +85,14 @@ export class OnlineKMeans {
   readonly k: number;
   readonly dim: number;
   readonly options: ResolvedOnlineKMeansOptions;
+  /**
+   * Set on the instances of a consumer group that follow the group's leader (sync.enabled):
+   * the lifecycle (births, splits, merges, re-seeding, deaths) is decided by the leader alone,
+   * so a cluster id means the same cluster everywhere; this store only folds statistics.
+   */
+  followsLeader = false;
+  /** Called with every batch's statistics before they are folded in (the group's delta). */
+  statsListener: ((stats: OnlineKMeansStats) => void) | undefined;
   private s: StoreState;
 
   constructor(options: OnlineKMeansOptions) {
@@ -230,6 +238,21 @@ export class OnlineKMeans {
     return { moved, meanShift: t.count === 0 ? 0 : shift / t.count };
   }
 
+  /** Drops the lifecycle events not reported yet (a state adopted from another process). */
+  clearPendingEvents(): void {
+    this.s.pendingEvents.length = 0;
+  }
+
+  /** What statistics against the store as it is now must name (store-delta.ts `statsFor`). */
+  statsBase(): { version: number; ids: Int32Array; outlierThreshold: number } {
+    this.requireReady('statsBase');
+    return {
+      version: this.s.version,
+      ids: this.s.table.activeIds(),
+      outlierThreshold: this.outlierThreshold(),
+    };
+  }
+
   /** The batch's sufficient statistics against the current centroids; does not mutate the store. */
   batchStats(points: Float32Array, options: UpdateOptions = {}): OnlineKMeansStats {
     return this.assignAndCollect(points, options).stats;
@@ -274,7 +297,10 @@ export class OnlineKMeans {
       stats.maxEventTimeMs !== null && s.lastEventTimeMs !== null
         ? (stats.maxEventTimeMs - s.lastEventTimeMs) / 1000
         : 0;
-    const a = decayFactor(this.options.decay, stats.records, elapsed);
+    const once = decayFactor(this.options.decay, stats.records, elapsed);
+    // A group member's delta stands for several batches: batch-based decay applies per batch.
+    const a = this.options.decay.unit === 'batches' ? once ** (stats.batches ?? 1) : once;
+    this.statsListener?.(stats);
     this.fold(stats, a);
     if (stats.maxEventTimeMs !== null) {
       s.lastEventTimeMs = Math.max(s.lastEventTimeMs ?? -Infinity, stats.maxEventTimeMs);
@@ -284,7 +310,7 @@ export class OnlineKMeans {
       totalWeight > 0 && stats.outliers / totalWeight > this.options.adaptive.minOutlierShare
         ? s.outlierStreak + 1
         : 0;
-    const changes = this.applyLifecycle(stats);
+    const changes = this.followsLeader ? [] : this.applyLifecycle(stats);
     s.batches++;
     s.records += stats.records;
     if (stats.records > 0 || changes.length > 0) s.version++;

@@ -231,6 +231,15 @@ const httpSchema = z
   })
   .prefault({});
 
+const syncSchema = z
+  .strictObject({
+    enabled: z.boolean().default(false),
+    stateTopic: z.string().default(''),
+    intervalMs: durationMs(1).default(2_000),
+    maxMessageBytes: z.number().int().min(1_024).max(1_073_741_824).default(16_777_216),
+  })
+  .prefault({});
+
 const shutdownSchema = z
   .strictObject({
     timeoutMs: durationMs(1).default(30_000),
@@ -260,6 +269,7 @@ export const configSchema = z
     checkpoint: checkpointSchema,
     sinks: sinksSchema,
     http: httpSchema,
+    sync: syncSchema,
     shutdown: shutdownSchema,
     log: logSchema,
   })
@@ -397,6 +407,14 @@ function crossFieldProblems(config: Config): CrossFieldProblem[] {
       input: ntXent.weight,
     });
   }
+  if (config.sync.enabled && config.source !== 'kafka') {
+    problems.push({
+      path: ['sync', 'enabled'],
+      message:
+        'needs source: kafka: the instances of a group share partitions and state through Kafka',
+      input: config.sync.enabled,
+    });
+  }
   if (config.training.anchors > config.training.poolSize) {
     problems.push({
       path: ['training', 'anchors'],
@@ -446,6 +464,10 @@ export const FIXES: Readonly<Record<string, string>> = {
   'training.fraction': 'set training.fraction between 0 and 1 (exclusive of 0 in fraction mode)',
   'losses.ntXent.weight':
     'set losses.positives.source to neighbours (default) or views, or losses.ntXent.weight to 0',
+  'sync.enabled':
+    'set source: kafka (with kafka.brokers and kafka.inputTopic), or sync.enabled: false',
+  'sync.intervalMs':
+    'set sync.intervalMs to a positive number of milliseconds (default 2000): how often instances publish their state',
   'training.anchors':
     'set training.anchors at most training.poolSize (defaults 256 and 1024), or raise training.poolSize',
 };

@@ -29,6 +29,13 @@ export interface HttpEndpoints {
   /** Why the process is failing (a permanent refusal, a stall), for /healthz; undefined = alive. */
   failure?: () => string | undefined;
   clusters: () => unknown;
+  /**
+   * POST /assign: JSON records (a JSON array, or one per line) assigned with the current state,
+   * changing nothing; without it the path is not served.
+   */
+  assign?: (
+    values: readonly Buffer[],
+  ) => Promise<({ clusterId: number; distance: number } | { error: string })[]>;
   /** The live view's data; without it `/` and `/api/live` are not served. */
   live?: () => unknown;
   /** Bearer token required by everything but /metrics and /healthz; undefined = open. */
@@ -36,6 +43,41 @@ export interface HttpEndpoints {
 }
 
 const OPEN_PATHS = new Set(['/metrics', '/healthz']);
+
+/** The largest POST /assign body read: 64 MiB, some 10^5 records of 100 features. */
+const MAX_ASSIGN_BODY_BYTES = 64 * 1024 * 1024;
+
+function readBody(request: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    request.on('data', (part: Buffer) => {
+      size += part.length;
+      if (size > limit) {
+        reject(new Error(`the body is over ${limit} bytes: send fewer records per request`));
+        request.destroy();
+        return;
+      }
+      parts.push(part);
+    });
+    request.on('end', () => resolve(Buffer.concat(parts)));
+    request.on('error', reject);
+  });
+}
+
+/** A JSON array of records, or JSON lines, as one buffer per record. */
+function splitRecords(body: Buffer): Buffer[] {
+  const text = body.toString('utf8').trim();
+  if (text.startsWith('[')) {
+    const parsed: unknown = JSON.parse(text);
+    if (!Array.isArray(parsed)) throw new Error('the body must be a JSON array of records');
+    return parsed.map((r) => Buffer.from(JSON.stringify(r)));
+  }
+  return text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => Buffer.from(line));
+}
 
 function authorized(request: IncomingMessage, token: string): boolean {
   // The scheme name is case-insensitive (RFC 7235 §2.1): `bearer` and `BEARER` are Bearer too.
@@ -68,14 +110,22 @@ export async function startHttpServer(
       response.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       response.end(body);
     };
-    if (request.method !== 'GET' && request.method !== 'HEAD')
-      return send(405, 'text/plain', 'method not allowed\n');
     const token = endpoints.authToken;
     if (token !== undefined && !OPEN_PATHS.has(path ?? '/') && !authorized(request, token)) {
       response.writeHead(401, { 'content-type': 'text/plain', 'www-authenticate': 'Bearer' });
       response.end('unauthorized: send Authorization: Bearer <http.authToken>\n');
       return;
     }
+    if (path === '/assign' && request.method === 'POST' && endpoints.assign !== undefined) {
+      const assign = endpoints.assign;
+      readBody(request, MAX_ASSIGN_BODY_BYTES)
+        .then((body) => assign(splitRecords(body)))
+        .then((results) => send(200, 'application/json', JSON.stringify(results) + '\n'))
+        .catch((error: unknown) => send(400, 'text/plain', `${String(error)}\n`));
+      return;
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD')
+      return send(405, 'text/plain', 'method not allowed\n');
     switch (path) {
       case '/metrics':
         endpoints.registry

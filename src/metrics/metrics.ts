@@ -101,6 +101,50 @@ export class Metrics {
     help: 'Number of updates applied to the centroid store.',
     registers: [this.registry],
   });
+  // A consumer group's shared state (sync.enabled, pipeline/group-sync.ts).
+  readonly syncLeader = new Gauge({
+    name: 'streamclust_sync_leader',
+    help: "1 while this instance is its group's leader (it folds the others' records in and publishes the state), else 0.",
+    registers: [this.registry],
+  });
+  readonly syncInstances = new Gauge({
+    name: 'streamclust_sync_instances',
+    help: 'Instances of the group heard from on the state topic within the last three sync intervals, this one included.',
+    registers: [this.registry],
+  });
+  readonly syncGlobalEpoch = new Gauge({
+    name: 'streamclust_sync_global_epoch',
+    help: "Epoch of the newest global state published by the group's current leader term.",
+    registers: [this.registry],
+  });
+  readonly syncLagVersions = new Gauge({
+    name: 'streamclust_sync_lag_versions',
+    help: 'Global state versions (epochs) published that this instance does not serve from yet.',
+    registers: [this.registry],
+  });
+  readonly syncLagSeconds = new Gauge({
+    name: 'streamclust_sync_lag_seconds',
+    help: 'Age of the global state this instance serves from: how long ago its leader published it.',
+    registers: [this.registry],
+  });
+  readonly syncPendingRecords = new Gauge({
+    name: 'streamclust_sync_pending_records',
+    help: "This instance's records that the global state it serves from does not hold yet.",
+    registers: [this.registry],
+  });
+  readonly syncRoundDuration = new Histogram({
+    name: 'streamclust_sync_round_duration_seconds',
+    help: 'Duration of a sync round: folding, snapshotting and publishing (leader) or publishing a delta.',
+    labelNames: ['role'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly syncPublishedBytes = new Counter({
+    name: 'streamclust_sync_published_bytes_total',
+    help: 'Bytes this instance published to the state topic, by message kind (global or delta).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
   readonly storeReady = new Gauge({
     name: 'streamclust_store_ready',
     help: '1 once the centroid store is initialised from its warm-up sample, else 0.',

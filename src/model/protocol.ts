@@ -136,6 +136,21 @@ export interface GetStateResult {
   state: ModelState;
 }
 
+/**
+ * Replaces the replica's weights (the optimiser slots too, where `state` carries them) with a
+ * state another process published: a consumer group's instances embed with their leader's
+ * weights (sync.enabled).
+ */
+export interface SetStateTask {
+  kind: 'set-state';
+  state: ModelState;
+}
+
+export interface SetStateResult {
+  kind: 'set-state';
+  modelVersion: number;
+}
+
 /** The worker's heap after a full garbage collection (leak checks, diagnostics). */
 export interface HeapTask {
   kind: 'heap';
@@ -148,5 +163,6 @@ export interface HeapResult {
   numTensors: number;
 }
 
-export type TrainerTask = InitTask | StepTask | ApplyTask | GetStateTask | HeapTask;
-export type TrainerResult = InitResult | StepResult | ApplyResult | GetStateResult | HeapResult;
+export type TrainerTask = InitTask | StepTask | ApplyTask | GetStateTask | SetStateTask | HeapTask;
+export type TrainerResult =
+  InitResult | StepResult | ApplyResult | GetStateResult | SetStateResult | HeapResult;

@@ -469,6 +469,29 @@ export class TrainerPool {
     return this.serially(() => this.readState(0));
   }
 
+  /**
+   * Every replica (and the embedder) takes `state`: a consumer group's instances embed with
+   * their leader's weights (sync.enabled). Taken between calls, so no step sees half of it.
+   */
+  setState(state: ModelState): Promise<void> {
+    return this.serially(async () => {
+      await Promise.all(
+        this.replicas.map((_, i) =>
+          this.run(i, { kind: 'set-state', state: cloneModelState(state) }, []),
+        ),
+      );
+      this.version = state.version;
+      this.snapshot = undefined;
+      const embedder = this.embedder;
+      if (embedder !== undefined) {
+        await this.onEmbedder(embedder, async (replica) => {
+          await replica.pool.run({ kind: 'set-state', state: cloneModelState(state) });
+          embedder.version = state.version;
+        });
+      }
+    });
+  }
+
   /** One replica's weights and optimiser state (to check that replicas agree). */
   replicaState(replica: number): Promise<ModelState> {
     return this.serially(() => this.readState(replica));

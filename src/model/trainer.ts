@@ -35,6 +35,8 @@ import type {
   InitResult,
   InitTask,
   ModelSpec,
+  SetStateResult,
+  SetStateTask,
   StepMiningStats,
   StepResult,
   StepTask,
@@ -239,6 +241,13 @@ export async function getState(): Promise<ModelState> {
   // dispose what is not a variable, or every checkpoint and snapshot leaks a tensor.
   tf.dispose(slots.map((w) => w.tensor).filter((t) => !(t instanceof tf.Variable)));
   return { version: s.version, variables, optimizer };
+}
+
+/** Takes a published state (the group leader's weights); see SetStateTask. */
+export async function setModelState(task: SetStateTask): Promise<SetStateResult> {
+  const s = requireState();
+  await setState(s, task.state);
+  return { kind: 'set-state', modelVersion: s.version };
 }
 
 async function setState(s: TrainerState, saved: ModelState): Promise<void> {

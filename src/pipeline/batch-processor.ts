@@ -67,6 +67,11 @@ export interface BatchProcessorDeps {
   observers?: readonly PipelineObserver[];
   /** Continue from this checkpoint (model, optimiser, store, decoder statistics, offsets). */
   resume?: CheckpointFile;
+  /**
+   * A consumer group sharing one state (sync.enabled, group-sync.ts): only its leader seeds the
+   * store from a warm-up sample; the others wait for the leader's state (`adoptShared`).
+   */
+  group?: { mayStartStore(): boolean };
 }
 
 export interface ProcessorStatus {
@@ -115,6 +120,8 @@ export class BatchProcessor {
   private readonly firstStage = new SerialQueue();
   private readonly warmup: WarmupBuffer;
   private warmupTimer: NodeJS.Timeout | undefined;
+  /** Said once per wait: the warm-up sample is complete but the group's leader seeds the store. */
+  private waitingForLeader = false;
   private readonly counts = { assigned: 0, invalid: 0, batches: 0 };
 
   constructor(deps: BatchProcessorDeps) {
@@ -389,6 +396,15 @@ export class BatchProcessor {
    */
   private async startStore(why: string): Promise<void> {
     if (this.store.ready || this.warmup.rows === 0) return;
+    if (this.deps.group !== undefined && !this.deps.group.mayStartStore()) {
+      if (!this.waitingForLeader)
+        this.deps.logger.info("waiting for the group leader's state before assigning", {
+          waiting: this.warmup.rows,
+          why: 'the leader alone seeds the store, so that a cluster id means the same on every instance',
+        });
+      this.waitingForLeader = true;
+      return;
+    }
     if (this.warmup.rows < this.store.k) {
       // The source may be holding back its next reads until these records settle (Kafka reads
       // one fetch per partition at a time): let it read on, or this would wait for ever.
@@ -428,6 +444,106 @@ export class BatchProcessor {
     this.deps.metrics.storeReady.set(1);
     this.deps.metrics.clusters.set(this.store.clusterCount);
     await this.assignAndWrite(batches, []).settled;
+  }
+
+  /**
+   * A consumer group's leader trains and takes the store's lifecycle decisions; the others only
+   * fold their records into the state the leader published (group-sync.ts).
+   */
+  setLeader(leader: boolean): void {
+    this.learner.paused = !leader;
+    this.storeNow.followsLeader = !leader;
+  }
+
+  /** Seeds the store from the records waiting for it, if any (a group's new leader). */
+  startStoreIfWaiting(why: string): Promise<void> {
+    return this.queue.run(() => this.startStore(why));
+  }
+
+  /** Runs `work` between two batches' store updates (the store's single-writer queue). */
+  exclusive<T>(work: () => Promise<T>): Promise<T> {
+    return this.queue.run(work);
+  }
+
+  /** The decoder's running statistics (shared with a consumer group's other instances). */
+  decoderStatistics(): ReturnType<JsonDecoder['statistics']> {
+    return this.decoder.statistics();
+  }
+
+  /**
+   * The network's weights now, without the optimiser state: the trainer's, or before it started
+   * those adopted from the group; undefined when there are neither.
+   */
+  async modelWeights(): Promise<ModelState | undefined> {
+    const trainer = this.trainer;
+    if (trainer === undefined) return this.embedding.adoptedModel;
+    const state = await trainer.getState();
+    return { version: state.version, variables: state.variables, optimizer: pack([]) };
+  }
+
+  /**
+   * Serves from a state the group's leader published: its store (already holding this
+   * instance's own records that the leader had not folded in), its decoder statistics and its
+   * weights. Records that waited for it (the warm-up) are standardised and embedded again with
+   * them and assigned. Call it through `exclusive`.
+   */
+  async adoptShared(
+    store: OnlineKMeans,
+    decoder: ReturnType<JsonDecoder['statistics']>,
+    model: ModelState | undefined,
+  ): Promise<void> {
+    if (store.dim !== this.storeNow.dim && this.learner.hasNetwork)
+      throw new Error(
+        `the group's store has dimension ${store.dim}, this instance's embedding ${this.storeNow.dim}: every instance of a group needs the same model settings`,
+      );
+    this.storeNow = store;
+    if (decoder.count > 0) this.decoder.restore(decoder);
+    if (model !== undefined && this.learner.hasNetwork) await this.embedding.setModel(model);
+    this.deps.metrics.storeReady.set(1);
+    this.deps.metrics.clusters.set(store.clusterCount);
+    this.deps.metrics.storeVersion.set(store.version);
+    if (this.warmup.rows === 0) return;
+    clearTimeout(this.warmupTimer);
+    this.waitingForLeader = false;
+    const batches = await this.warmup.take(
+      (raw) => this.decoder.standardizeNow(raw),
+      (features, rows) => this.embedding.embedOnly(features, rows, this.counts.batches),
+      async (standardized) => {
+        for (const f of standardized) this.learner.remember(f, this.decoder.dim);
+      },
+    );
+    this.deps.logger.info("serving from the group leader's state", {
+      waited: batches.reduce((n, b) => n + b.records.length, 0),
+      clusters: store.clusterCount,
+    });
+    await this.assignAndWrite(batches, []).settled;
+  }
+
+  /**
+   * Assigns JSON records with the state as it is now, changing nothing (POST /assign): each
+   * decoded, standardised with the current statistics, embedded with the current weights and
+   * given its nearest cluster. A record that does not decode gets its reason instead.
+   */
+  async assignValues(
+    values: readonly Buffer[],
+  ): Promise<({ clusterId: number; distance: number } | { error: string })[]> {
+    if (!this.store.ready) throw new Error('the centroid store is still warming up');
+    const dim = this.decoder.dim;
+    const parsed = values.map((v) => this.decoder.parse(v));
+    const ok = parsed.flatMap((p) => (p.ok && p.raw.length === dim ? [p.raw] : []));
+    const raw = new Float32Array(ok.length * dim);
+    ok.forEach((r, i) => raw.set(r, i * dim));
+    const features = this.decoder.standardizeNow(raw);
+    const { embeddings } = await this.embedding.embedOnly(features, ok.length, 0);
+    const { clusterIds, distances } = this.store.assign(embeddings);
+    let next = 0;
+    return parsed.map((p) => {
+      if (!p.ok) return { error: `${p.reason}: ${p.message}` };
+      if (p.raw.length !== dim)
+        return { error: `wrong_length: ${p.raw.length} features, expected ${dim}` };
+      const i = next++;
+      return { clusterId: clusterIds[i]!, distance: distances[i]! };
+    });
   }
 
   /**

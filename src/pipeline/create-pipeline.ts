@@ -52,6 +52,7 @@ import { stateDifferences, stateDigest, stateSettings } from '../state/checkpoin
 import { fetchedBatches } from './micro-batch.js';
 import { assignmentsTarget, openWithRetry } from './open-sink.js';
 import { embedsApart } from './online-learner.js';
+import { GroupSync, type GroupSyncStatus } from './group-sync.js';
 
 export interface PipelineOptions {
   logger?: Logger;
@@ -92,6 +93,10 @@ export interface Pipeline {
   readonly httpUrl: string | undefined;
   /** The trainer workers, once the first batch started them (operations and fault tests). */
   readonly trainer: TrainerPool | undefined;
+  /** The consumer group's shared state, with sync.enabled. */
+  readonly group: GroupSyncStatus | undefined;
+  /** Assigns records with the current state, changing nothing (POST /assign). */
+  assign(values: readonly Buffer[]): ReturnType<BatchProcessor['assignValues']>;
 }
 
 export async function createPipeline(
@@ -106,15 +111,28 @@ export async function createPipeline(
   metrics.learningRate.set(config.model.learningRate);
   const authToken = httpAuthToken(config.http);
   const resume = config.checkpoint.resume ? await loadResume(config, logger) : undefined;
-  const source = options.source ?? createSource(config, logger, resume?.offsets ?? []);
+  // Every assignment names the process that wrote it: the instance, and a run id drawn now.
+  const instance = config.sinks.instanceId === '' ? hostname() : config.sinks.instanceId;
+  const runId = randomBytes(4).toString('hex');
+  const sync = config.sync.enabled
+    ? new GroupSync({
+        config,
+        logger,
+        metrics,
+        instance: `${instance}-${runId}`,
+        configDigest: stateDigest(config),
+      })
+    : undefined;
+  const source =
+    options.source ??
+    createSource(config, logger, resume?.offsets ?? [], (partitions) =>
+      sync?.onAssignment(partitions),
+    );
   // The configured sink is opened by run(), after the HTTP server is up: a broker that is away
   // at start then shows on /readyz instead of as connection refused.
   let opened: Promise<Sink> | undefined =
     options.sink === undefined ? undefined : Promise.resolve(options.sink);
   let connecting: string | undefined;
-  // Every assignment names the process that wrote it: the instance, and a run id drawn now.
-  const instance = config.sinks.instanceId === '' ? hostname() : config.sinks.instanceId;
-  const runId = randomBytes(4).toString('hex');
   const origin = assignmentOrigin(instance, runId);
   logger.info('every assignment names this process', { instance, run: runId });
   const openSink = (): Promise<Sink> =>
@@ -194,6 +212,7 @@ export async function createPipeline(
     startTrainer,
     observers,
     ...(resume === undefined ? {} : { resume }),
+    ...(sync === undefined ? {} : { group: sync }),
   });
   const started = Date.now();
   let consumed = 0;
@@ -236,6 +255,7 @@ export async function createPipeline(
     const byId = processor.profiles();
     return {
       ready: true,
+      ...(sync === undefined ? {} : { group: sync.status() }),
       storeVersion: s.storeVersion,
       modelVersion: s.modelVersion,
       drift: processor.lastDriftReport ?? null,
@@ -265,6 +285,7 @@ export async function createPipeline(
         readiness,
         failure: () => failure,
         clusters,
+        assign: (values) => processor.assignValues(values),
         ...(liveView === undefined
           ? {}
           : {
@@ -272,6 +293,7 @@ export async function createPipeline(
                 liveView.snapshot({
                   backend:
                     config.model.kind === 'none' ? 'none: clusters the scaled input' : backend,
+                  ...(sync === undefined ? {} : { group: sync.status() }),
                   profiles: profiles().map(({ id, profile }) => ({
                     id,
                     ...summarizeProfile(profile),
@@ -329,6 +351,9 @@ export async function createPipeline(
           if (lag !== undefined) topicMissingSince = Date.now();
         }
       }
+      // The group's state is read to its end before the first record: a new or restarted
+      // instance serves from it instead of starting from scratch.
+      await sync?.start(processor);
       lag?.start();
       await new Promise<void>((resolve, reject) => {
         abortRun = reject;
@@ -357,6 +382,8 @@ export async function createPipeline(
           .subscribe({ error: reject, complete: resolve });
       });
       await processor.finish();
+      // What this instance's last records added is published before it leaves the group.
+      await sync?.stop();
     } catch (error) {
       // Said before the clean-up, which talks to the broker and may itself wait: the reason the
       // pipeline stopped must never hide behind a close that hangs.
@@ -371,6 +398,8 @@ export async function createPipeline(
       // Its poll may be inside kafkajs' connection retries (a minute) when the broker is away.
       if (lag !== undefined)
         await closeWithin(CLOSE_TIMEOUT_MS, 'the lag monitor', () => lag.stop(), logger);
+      if (sync !== undefined)
+        await closeWithin(CLOSE_TIMEOUT_MS, 'the state topic', () => sync.stop(), logger);
       await processor.close();
       await closeWithin(CLOSE_TIMEOUT_MS, 'the sinks', () => sink.close(), logger);
       await closeWithin(CLOSE_TIMEOUT_MS, 'the source', () => source.close(), logger);
@@ -394,6 +423,10 @@ export async function createPipeline(
     get trainer() {
       return trainer;
     },
+    get group() {
+      return sync?.status();
+    },
+    assign: (values) => processor.assignValues(values),
   };
 }
 
@@ -420,7 +453,12 @@ async function closeWithin(
   }
 }
 
-function createSource(config: Config, logger: Logger, resumeAt: readonly SourceOffset[]): Source {
+function createSource(
+  config: Config,
+  logger: Logger,
+  resumeAt: readonly SourceOffset[],
+  onAssignment: (partitions: number[] | null) => void,
+): Source {
   // Bounded sources have one partition; their offsets are sequence numbers to skip up to, and
   // only when the checkpoint was written from the same source (its topic is the file path).
   const topic = config.source === 'file' ? config.file.path : 'synthetic';
@@ -433,7 +471,12 @@ function createSource(config: Config, logger: Logger, resumeAt: readonly SourceO
         skip,
       });
     case 'kafka':
-      return createKafkaSource(config.kafka, logger, resumeAt);
+      return createKafkaSource(
+        config.kafka,
+        logger,
+        resumeAt,
+        config.sync.enabled ? onAssignment : undefined,
+      );
   }
 }
 

@@ -33,6 +33,8 @@ export class EmbeddingStage {
   /** The model version of the last embedding (the checkpoint's until then). */
   modelVersion: number;
   private restartsCounted = 0;
+  /** Weights to start the trainer from, taken before it started (a group's shared state). */
+  private initialModel: ModelState | undefined;
 
   constructor(private readonly deps: EmbeddingStageDeps) {
     this.modelVersion = deps.resume?.model.version ?? 0;
@@ -50,16 +52,11 @@ export class EmbeddingStage {
     const base = { records: decoded.valid, labels: decoded.labels, features };
     if (!learner.hasNetwork)
       return { ...base, losses: {}, embeddings: features.slice(), modelVersion: 0 };
-    const resume = this.deps.resume;
-    this.trainer ??= await this.deps.startTrainer(
-      dim,
-      resume === undefined ? undefined : modelStateFromJson(resume.model),
-    );
+    const trainer = await this.trainerFor(dim);
     // Positives from a record field or key are not in the replay memory: those sources train
     // on the arriving batch itself, inside the step that embeds it.
     const train = !learner.replays && store.ready && learner.shouldTrain();
     const timer = metrics.stageDuration.startTimer({ stage: 'worker' });
-    const trainer = this.trainer;
     const result = await this.deps.during('the trainer worker', () =>
       trainer.step({
         // The pool sends a copy: `features` stays ours for the drift statistics.
@@ -87,15 +84,38 @@ export class EmbeddingStage {
     };
   }
 
+  /** The trainer pool, started now if no batch started it yet. */
+  private async trainerFor(dim: number): Promise<TrainerPool> {
+    const resume = this.deps.resume;
+    this.trainer ??= await this.deps.startTrainer(
+      dim,
+      this.initialModel ?? (resume === undefined ? undefined : modelStateFromJson(resume.model)),
+    );
+    return this.trainer;
+  }
+
+  /** Weights taken from the group before the trainer started (`setModel`), if any. */
+  get adoptedModel(): ModelState | undefined {
+    return this.initialModel;
+  }
+
+  /** From now on, embed with `state` (the group leader's weights, sync.enabled). */
+  async setModel(state: ModelState): Promise<void> {
+    if (this.trainer === undefined) this.initialModel = state;
+    else await this.trainer.setState(state);
+    this.modelVersion = state.version;
+  }
+
   /** Embeds rows with the current model, without training (the waiting records at start). */
   async embedOnly(
     features: Float32Array,
     rows: number,
     batch: number,
   ): Promise<{ embeddings: Float32Array; modelVersion: number }> {
-    if (this.trainer === undefined) return { embeddings: features.slice(), modelVersion: 0 };
+    if (!this.deps.learner.hasNetwork) return { embeddings: features.slice(), modelVersion: 0 };
+    const trainer = await this.trainerFor(rows === 0 ? 0 : features.length / rows);
     const timer = this.deps.metrics.stageDuration.startTimer({ stage: 'worker' });
-    const result = await this.trainer.step({
+    const result = await trainer.step({
       features,
       rows,
       train: false,

@@ -72,6 +72,11 @@ export class OnlineLearner {
   private stopped = false;
   /** The error that ended the background loop, thrown to the next caller. */
   private failure: unknown;
+  /**
+   * Set on the instances of a consumer group that embed with their leader's weights
+   * (sync.enabled): only the leader trains, so there is one network.
+   */
+  paused = false;
 
   constructor(deps: LearnerDeps, resume?: { steps: number; memory?: ReplayMemorySnapshot }) {
     this.deps = deps;
@@ -122,7 +127,7 @@ export class OnlineLearner {
   /** Whether this batch trains (training.mode; `fraction` draws a low-discrepancy sequence). */
   shouldTrain(): boolean {
     const { training } = this.deps.config;
-    if (!this.hasNetwork || training.mode === 'off') return false;
+    if (!this.hasNetwork || training.mode === 'off' || this.paused) return false;
     if (training.mode === 'every') return true;
     // Exactly round(n × fraction) of the first n batches train.
     this.draws += 1;

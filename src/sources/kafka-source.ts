@@ -33,6 +33,11 @@ export function createKafkaSource(
   logger: Logger,
   /** Resume: read these partitions from these offsets (a checkpoint's), not the committed ones. */
   resumeAt: readonly SourceOffset[] = [],
+  /**
+   * Told the input partitions this member holds after every join, and null when the group
+   * starts rebalancing or the consumer stops (a consumer group's leader, group-sync.ts).
+   */
+  onAssignment?: (partitions: number[] | null) => void,
 ): Source {
   const kafka = new Kafka(kafkaClientConfig(config, logger));
   const consumer: Consumer = kafka.consumer({
@@ -108,6 +113,14 @@ export function createKafkaSource(
   const seekPending = new Map(
     resumeAt.filter((o) => o.topic === config.inputTopic).map((o) => [o.partition, o.offset]),
   );
+  if (onAssignment !== undefined) {
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      onAssignment([...(payload.memberAssignment[config.inputTopic] ?? [])]),
+    );
+    consumer.on(consumer.events.REBALANCING, () => onAssignment(null));
+    consumer.on(consumer.events.STOP, () => onAssignment(null));
+    consumer.on(consumer.events.CRASH, () => onAssignment(null));
+  }
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     // The state (model, store) covers records before the checkpoint's offsets: read from there,
     // even where the group committed further, so the state sees every record once.
