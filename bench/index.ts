@@ -31,6 +31,7 @@ const BENCHES: Record<string, (options: BenchOptions) => Promise<void>> = {
   throughput: runThroughputBench,
   'throughput-profile': runThroughputProfile,
   soak: async (options) => (await import('./soak.js')).runSoakBench(options),
+  group: async (options) => (await import('./group.js')).runGroupBench(options),
 };
 
 // Stopped by a signal, exit normally: the private Kafka brokers are stopped on 'exit', which a

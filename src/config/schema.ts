@@ -236,6 +236,7 @@ const syncSchema = z
     enabled: z.boolean().default(false),
     stateTopic: z.string().default(''),
     intervalMs: durationMs(1).default(2_000),
+    network: z.enum(['leader', 'average']).default('leader'),
     maxMessageBytes: z.number().int().min(1_024).max(1_073_741_824).default(16_777_216),
   })
   .prefault({});

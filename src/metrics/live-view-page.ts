@@ -47,6 +47,7 @@ export const LIVE_VIEW_HTML = `<!doctype html>
 <header>
   <h1>streamclust</h1>
   <div class="figure"><b id="backend">–</b><span>backend</span></div>
+  <div class="figure" id="group-figure" hidden><b id="group">–</b><span>consumer group (sync)</span></div>
   <div class="figure"><b id="rate">–</b><span>records/s</span></div>
   <div class="figure"><b id="records">–</b><span>records</span></div>
   <div class="figure"><b id="clusters">–</b><span>clusters</span></div>
@@ -229,6 +230,14 @@ function drawProfiles(data) {
 var updates = 0;
 function render(data) {
   document.getElementById("backend").textContent = data.backend || "–";
+  if (data.group) {
+    var g = data.group;
+    document.getElementById("group-figure").hidden = false;
+    document.getElementById("group").textContent = (g.leader ? "leader" : "follower") + " · " +
+      g.instances.length + " instance" + (g.instances.length === 1 ? "" : "s") + " · epoch " +
+      (g.epoch === null ? "–" : g.epoch) + (g.lagVersions > 0 ? " (" + g.lagVersions + " behind)" : "");
+    document.getElementById("group").title = g.instances.join("\n");
+  }
   document.getElementById("rate").textContent = fmt(data.recordsPerSecond);
   document.getElementById("records").textContent = fmt(data.records);
   document.getElementById("clusters").textContent = String(data.projection.centroids.length);

@@ -158,13 +158,20 @@ export class LiveViewState {
 
   /** The JSON the live page polls. */
   snapshot(
-    extra: { backend?: string | undefined; now?: number; profiles?: readonly unknown[] } = {},
+    extra: {
+      backend?: string | undefined;
+      now?: number;
+      profiles?: readonly unknown[];
+      /** The consumer group's shared state (sync.enabled), as GroupSync.status() gives it. */
+      group?: unknown;
+    } = {},
   ): Record<string, unknown> {
     const now = extra.now ?? Date.now();
     const latest = this.latest;
     return {
       now,
       backend: extra.backend ?? null,
+      group: extra.group ?? null,
       records: this.totals.records,
       batches: this.totals.batches,
       recordsPerSecond: this.recordsPerSecond(now),

@@ -451,8 +451,34 @@ export class BatchProcessor {
    * fold their records into the state the leader published (group-sync.ts).
    */
   setLeader(leader: boolean): void {
-    this.learner.paused = !leader;
+    // With sync.network average every instance trains; the leader averages the weights.
+    this.learner.paused = !leader && this.deps.config.sync.network === 'leader';
     this.storeNow.followsLeader = !leader;
+  }
+
+  /**
+   * The steps other instances' records buy, trained on this instance's replay memory (a group's
+   * leader, which trains for the group). Call it through `exclusive`.
+   */
+  async trainForGroup(records: number): Promise<void> {
+    const trainer = this.trainer;
+    if (trainer === undefined || !this.learner.replays || !this.store.ready) return;
+    if (!this.learner.shouldTrain()) return;
+    if (this.learner.inBackground) this.learner.trainBehind(trainer, this.store, records);
+    else
+      await this.during('training', () =>
+        this.learner.trainOnArrival(trainer, this.store, records, this.counts.batches),
+      );
+  }
+
+  /** Records drawn by training steps so far (an instance's vote in the group's average). */
+  trainedRecords(): number {
+    return this.learner.trainingSteps * this.deps.config.training.anchors;
+  }
+
+  /** Replaces the network's weights (the group's average). */
+  setModel(state: ModelState): Promise<void> {
+    return this.embedding.setModel(state);
   }
 
   /** Seeds the store from the records waiting for it, if any (a group's new leader). */

@@ -21,11 +21,13 @@
  *   its last delta was published (at most one interval) are assigned and written, but their
  *   statistics are not in the shared store.
  *
- * With a network, one trainer publishes weights while the others embed with them: federated
- * averaging of replicas (the other choice the design names) is not implemented.
+ * One network (sync.network): `leader` (the default) trains on the leader alone, which publishes
+ * its weights with the state and the others embed with them; `average` trains every instance on
+ * its own records, and each round the leader replaces its weights with the average of the
+ * latest weights of every instance, weighted by the records each trained on since it last took
+ * the average (federated averaging, model/weight-average.ts), and publishes that.
  */
-import type { OnlineKMeans } from '../cluster/online-k-means.js';
-import { OnlineKMeans as Store } from '../cluster/online-k-means.js';
+import { OnlineKMeans } from '../cluster/online-k-means.js';
 import {
   addStats,
   deltaFromJson,
@@ -39,6 +41,7 @@ import type { DecoderStatistics } from '../decode/json-decoder.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { modelStateFromJson, modelStateToJson, type ModelState } from '../model/model-state.js';
+import { averageWeights } from '../model/weight-average.js';
 import {
   DELTA_KEY_PREFIX,
   GLOBAL_KEY,
@@ -64,6 +67,15 @@ export interface SyncHost {
     model: ModelState | undefined,
   ): Promise<void>;
   setLeader(leader: boolean): void;
+  /**
+   * The training steps `records` of other instances buy (training.replayRatio each), on this
+   * instance's replay memory: the leader trains for the whole group (sync.network: leader).
+   */
+  trainForGroup(records: number): Promise<void>;
+  /** Records drawn by this instance's training steps so far (its vote in an average). */
+  trainedRecords(): number;
+  /** Replaces the network's weights (the group's average, sync.network: average). */
+  setModel(state: ModelState): Promise<void>;
   /** Seeds the store from the waiting warm-up sample, if records wait (a new leader). */
   startStoreIfWaiting(why: string): Promise<void>;
 }
@@ -120,6 +132,11 @@ export class GroupSync {
   private lastRoundMs: number | null = null;
   private readonly bytes = { global: 0, delta: 0 };
   private refusedDigest = false;
+  /** sync.network average: records trained when this instance last took (or made) an average. */
+  private trainedAtAverage = 0;
+  private votesSent = 0;
+  /** As leader: the vote round of each instance's weights last averaged in. */
+  private readonly votesUsed = new Map<string, number>();
   private closed = false;
 
   constructor(deps: GroupSyncDeps) {
@@ -211,10 +228,16 @@ export class GroupSync {
     const started = performance.now();
     this.round = (this.leader ? this.leaderRound(host) : this.followerRound())
       .catch((error: unknown) => {
-        this.deps.logger.warn('a sync round failed; the next one retries', {
-          role,
-          error: String(error),
-        });
+        if (/too large/i.test(String(error)))
+          this.deps.logger.error(
+            "the state topic refused a message as too large; the group state is not shared until it fits. Fix: raise sync.maxMessageBytes and the state topic's max.message.bytes (kafka-configs --alter), or use a smaller network",
+            { role, topic: stateTopicName(this.deps.config), error: String(error) },
+          );
+        else
+          this.deps.logger.warn('a sync round failed; the next one retries', {
+            role,
+            error: String(error),
+          });
       })
       .finally(() => {
         timer();
@@ -230,7 +253,10 @@ export class GroupSync {
     const prepared = await host.exclusive(async () => {
       const store = host.store;
       if (!store.ready || !this.leader || this.term !== term) return undefined;
-      this.foldOthers(store);
+      const others = this.foldOthers(store);
+      // With one trainer, the group's records buy its training steps, as one process's would.
+      if (others > 0 && this.deps.config.sync.network === 'leader')
+        await host.trainForGroup(others);
       this.closeEntry();
       const last = this.pending.at(-1)?.seq;
       if (last !== undefined) this.folded[this.instance] = last;
@@ -244,7 +270,7 @@ export class GroupSync {
       };
     });
     if (prepared === undefined) return;
-    const model = await host.modelWeights();
+    const model = await this.groupModel(host);
     const modelVersion = model?.version ?? 0;
     if (
       prepared.storeVersion === this.publishedStoreVersion &&
@@ -280,9 +306,34 @@ export class GroupSync {
     this.pending = this.pending.filter((e) => e.seq > mine);
   }
 
+  /**
+   * The weights to publish: the leader's own, or with sync.network average the average of its
+   * own and the votes of the instances that trained since their last one was counted, which
+   * the leader then takes itself.
+   */
+  private async groupModel(host: SyncHost): Promise<ModelState | undefined> {
+    const own = await host.modelWeights();
+    if (own === undefined || this.deps.config.sync.network !== 'average') return own;
+    const trained = host.trainedRecords();
+    const votes = [{ state: own, weight: trained - this.trainedAtAverage }];
+    for (const [instance, message] of this.deltas) {
+      const vote = message.model;
+      if (vote === undefined || vote.trainedRecords <= 0) continue;
+      if ((this.votesUsed.get(instance) ?? 0) >= vote.round) continue;
+      votes.push({ state: modelStateFromJson(vote.weights), weight: vote.trainedRecords });
+      this.votesUsed.set(instance, vote.round);
+    }
+    if (votes.length === 1) return own;
+    const average = averageWeights(votes);
+    await host.setModel(average);
+    this.trainedAtAverage = host.trainedRecords();
+    return average;
+  }
+
   private async followerRound(): Promise<void> {
     const added = this.closeEntry();
-    if (!added || this.pending.length === 0) return;
+    const vote = await this.vote();
+    if ((!added || this.pending.length === 0) && vote === undefined) return;
     const message: DeltaMessage = {
       kind: 'delta',
       format: GROUP_STATE_FORMAT,
@@ -290,11 +341,24 @@ export class GroupSync {
       instance: this.instance,
       sentAtMs: Date.now(),
       entries: this.pending.map((e) => ({ seq: e.seq, delta: deltaToJson(e.delta) })),
+      ...(vote === undefined ? {} : { model: vote }),
     };
     const value = encodeGroupMessage(message);
     await this.topic!.publish(DELTA_KEY_PREFIX + this.instance, value);
     this.bytes.delta += value.length;
     this.deps.metrics.syncPublishedBytes.inc({ kind: 'delta' }, value.length);
+  }
+
+  /** sync.network average: this replica's weights, when it trained since it took the average. */
+  private async vote(): Promise<DeltaMessage['model']> {
+    const host = this.host;
+    if (host === undefined || this.deps.config.sync.network !== 'average') return undefined;
+    const trainedRecords = host.trainedRecords() - this.trainedAtAverage;
+    if (trainedRecords <= 0) return undefined;
+    const weights = await host.modelWeights();
+    if (weights === undefined) return undefined;
+    this.votesSent += 1;
+    return { weights: modelStateToJson(weights), trainedRecords, round: this.votesSent };
   }
 
   /** Turns the records since the last round into a numbered entry; false when there were none. */
@@ -308,9 +372,11 @@ export class GroupSync {
   }
 
   /** As leader: the other instances' entries it has not folded yet, into `store`. */
-  private foldOthers(store: OnlineKMeans): void {
+  /** Returns the number of records folded in. */
+  private foldOthers(store: OnlineKMeans): number {
     const listener = store.statsListener;
     store.statsListener = undefined;
+    let records = 0;
     try {
       for (const [instance, message] of this.deltas) {
         const done = this.folded[instance] ?? 0;
@@ -323,12 +389,14 @@ export class GroupSync {
               droppedWeight,
             });
           store.merge(stats);
+          records += stats.records;
           this.folded[instance] = entry.seq;
         }
       }
     } finally {
       store.statsListener = listener;
     }
+    return records;
   }
 
   private onMessage(message: StateMessage): void {
@@ -387,7 +455,7 @@ export class GroupSync {
     await host.exclusive(async () => {
       if (this.leader || !newer(state, this.served)) return;
       if (this.newest !== undefined && newer(this.newest, state)) return;
-      const store = Store.restore(state.store);
+      const store = OnlineKMeans.restore(state.store);
       store.followsLeader = true;
       store.clearPendingEvents();
       const mine = state.folded[this.instance] ?? 0;
@@ -398,6 +466,7 @@ export class GroupSync {
         store.applyStats(statsFor(this.current, store.statsBase()).stats);
       this.listen(store);
       this.served = state;
+      this.trainedAtAverage = host.trainedRecords();
       await host.adoptShared(
         store,
         state.decoder,

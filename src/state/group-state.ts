@@ -55,6 +55,11 @@ export interface DeltaMessage {
   instance: string;
   sentAtMs: number;
   entries: DeltaEntry[];
+  /**
+   * sync.network: average only: this replica's weights, and the records its training steps drew
+   * since it last took the group's average (the weight of its vote).
+   */
+  model?: { weights: ModelStateJson; trainedRecords: number; round: number };
 }
 
 export type GroupMessage = GlobalState | DeltaMessage;

@@ -64,6 +64,7 @@ export function groupArgs(
   topics: PipelineTopics,
   sync: boolean,
   intervalMs: number,
+  extra: readonly string[] = [],
 ): string[] {
   return kafkaRunArgs(brokers, topics, [
     '--k',
@@ -80,6 +81,7 @@ export function groupArgs(
     'kafka.sessionTimeoutMs=10000',
     '--set',
     'log.statusIntervalMs=0',
+    ...extra,
   ]);
 }
 

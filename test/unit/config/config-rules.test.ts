@@ -77,6 +77,13 @@ describe('configuration rules: one test per rule, message pinned', () => {
     );
   });
 
+  it('group sync without a Kafka source', () => {
+    expect(errorFor({ 'sync.enabled': true })).toBe(
+      'invalid configuration (1 problem):\n' +
+        '  - sync.enabled: true is invalid: needs source: kafka: the instances of a group share partitions and state through Kafka. Fix: set source: kafka (with kafka.brokers and kafka.inputTopic), or sync.enabled: false',
+    );
+  });
+
   it('a file source without a path', () => {
     expect(errorFor({ source: 'file' })).toContain(
       '  - file.path: "" is invalid: must name a JSONL or CSV file when source is file. Fix: set file.path, or pass --file PATH',
