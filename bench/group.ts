@@ -14,8 +14,8 @@
  *    real points and weights of the real shapes; and the leader's cost to fold one delta.
  * 3. A paper estimate at 100 instances from those measured costs.
  *
- * `npm run bench -- group [--quick]` (full: 3 rounds of 60,000 records; quick: 1 round of
- * 20,000).
+ * `npm run bench -- group [--quick] [--parts=throughput,modes,sizes]` (full: 3 rounds of
+ * 60,000 records and 3 seeds; quick: 1 round of 20,000 and 1 seed).
  */
 import { availableParallelism, cpus } from 'node:os';
 
@@ -71,9 +71,11 @@ export async function runGroupBench(options: BenchOptions): Promise<void> {
   const cpu = cpus()[0]?.model ?? 'unknown';
   console.log(`\n## Group sync (sync.enabled)\n`);
   console.log(`Machine: ${availableParallelism()} cores (${cpu}); every instance runs on them.\n`);
-  await throughput(quick ? 20_000 : 60_000, quick ? 1 : 3);
-  await networkModes(quick ? [31] : [31, 37, 41]);
-  messageSizes();
+  // `--parts=throughput,modes,sizes` runs some of the three.
+  const parts = (options.flags?.['parts'] ?? 'throughput,modes,sizes').split(',');
+  if (parts.includes('throughput')) await throughput(quick ? 20_000 : 60_000, quick ? 1 : 3);
+  if (parts.includes('modes')) await networkModes(quick ? [31] : [31, 37, 41]);
+  if (parts.includes('sizes')) messageSizes();
 }
 
 interface GroupRun {
@@ -208,6 +210,20 @@ const MODES: ModeRun[] = [
     sync: true,
     extra: ['--set', 'sync.network=average'],
   },
+  // Steps spent as records arrive: the same number of steps in one process and in a group,
+  // however the cores are shared (the background schedule trains as much as CPU allows).
+  {
+    name: '1 instance, sync off, training.schedule inline',
+    instances: 1,
+    sync: false,
+    extra: ['--set', 'training.schedule=inline'],
+  },
+  {
+    name: '3 instances, network: leader, training.schedule inline',
+    instances: 3,
+    sync: true,
+    extra: ['--set', 'training.schedule=inline'],
+  },
 ];
 
 /**
@@ -219,7 +235,10 @@ const MODES: ModeRun[] = [
 async function networkModes(seeds: number[]): Promise<void> {
   const broker = await KafkaBroker.start();
   const kafka = new KafkaHelpers(broker.brokers.split(','));
-  const rows = new Map<string, { nmi: number[]; agreement: number[]; seconds: number[] }>();
+  const rows = new Map<
+    string,
+    { nmi: number[]; agreement: number[]; seconds: number[]; steps: number[] }
+  >();
   try {
     for (const seed of seeds) {
       const { records, sample } = groupMixture(24_000, 2_000, seed);
@@ -247,7 +266,9 @@ async function networkModes(seeds: number[]): Promise<void> {
           const seconds = (performance.now() - started) / 1000;
           if (mode.sync) await waitForGroupAgreement(instances, 120_000);
           const ids = await Promise.all(instances.map((i) => assignSample(i, sample)));
-          const row = rows.get(mode.name) ?? { nmi: [], agreement: [], seconds: [] };
+          const steps = await Promise.all(instances.map(trainingSteps));
+          const row = rows.get(mode.name) ?? { nmi: [], agreement: [], seconds: [], steps: [] };
+          row.steps.push(steps.reduce((a, b) => a + b, 0));
           row.nmi.push(...ids.map((x) => nmiOf(x, sample)));
           row.agreement.push(...ids.slice(1).map((x) => agreement(ids[0]!, x)));
           row.seconds.push(seconds);
@@ -270,15 +291,20 @@ async function networkModes(seeds: number[]): Promise<void> {
     `\nsync.network: leader against average (24,000 records, 8 features, 5 overlapping clusters, seeds ${seeds.join(', ')}; held-out 2,000; training as in the group tests: training.pretrain.epochs 5, training.replayRatio 1)\n`,
   );
   console.log(
-    '| configuration | NMI, median (min–max) over instances and seeds | ids agreeing with instance 1 | seconds to drain |',
+    '| configuration | NMI, median (min–max) over instances and seeds | ids agreeing with instance 1 | seconds to drain | training steps (all instances) |',
   );
-  console.log('|---|---|---|---:|');
+  console.log('|---|---|---|---:|---|');
   for (const mode of MODES) {
     const r = rows.get(mode.name)!;
     console.log(
-      `| ${mode.name} | ${spread(r.nmi)} | ${spread(r.agreement)} | ${median(r.seconds).toFixed(1)} |`,
+      `| ${mode.name} | ${spread(r.nmi)} | ${spread(r.agreement)} | ${median(r.seconds).toFixed(1)} | ${r.steps.join(' / ')} |`,
     );
   }
+}
+
+async function trainingSteps(instance: { url: string }): Promise<number> {
+  const text = await (await fetch(`${instance.url}/metrics`)).text();
+  return Number(/^streamclust_training_steps_total (\S+)$/m.exec(text)?.[1] ?? 0);
 }
 
 /** Parameters of the default MLP shape for input d_in: encoder and decoder, weights and biases. */

@@ -187,6 +187,8 @@ export class GroupSync {
 
   /** The input partitions this instance holds now (null while the group rebalances). */
   onAssignment(partitions: readonly number[] | null): void {
+    if (partitions !== null)
+      this.deps.logger.info('holding input partitions', { partitions: partitions.join(',') });
     const leads = partitions !== null && partitions.includes(0);
     if (leads === this.leader) return;
     if (leads) this.becomeLeader('it holds partition 0 of the input topic');

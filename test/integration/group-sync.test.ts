@@ -33,6 +33,14 @@ import {
 import { KafkaHelpers, describeWithKafka, kafkaBrokers, waitFor } from '../helpers/kafka.js';
 
 const RECORDS = 24_000;
+/**
+ * Training steps are spent as records arrive (training.schedule: inline), in the single instance
+ * and in the group alike (the group's leader trains for every record the group folds in), so
+ * both take the same number of steps however the 2 cores are shared among 4 processes. With the
+ * default background schedule the steps are whatever CPU a process gets: the leader of three
+ * processes on 2 cores took 32 where one process alone took 45 (bench/group.ts measures it).
+ */
+const LIKE_FOR_LIKE = ['--set', 'training.schedule=inline'];
 const HELD_OUT = 2_000;
 const INTERVAL_MS = 1_000;
 /** Largest coordinate difference between the instances' centroids (the same state: ~0). */
@@ -52,7 +60,7 @@ async function singleReference(
 ) {
   const alone = { ...topics, groupId: `${topics.groupId}-alone` };
   const instance = await startInstance(
-    groupArgs(kafka.brokers.join(','), alone, false, INTERVAL_MS),
+    groupArgs(kafka.brokers.join(','), alone, false, INTERVAL_MS, LIKE_FOR_LIKE),
   );
   try {
     await waitForEndCommitted(kafka, alone.groupId, topics.inputTopic, {
@@ -80,7 +88,7 @@ async function startGroup(
   topics: PipelineTopics,
   count: number,
 ): Promise<Instance[]> {
-  const args = groupArgs(kafka.brokers.join(','), topics, true, INTERVAL_MS);
+  const args = groupArgs(kafka.brokers.join(','), topics, true, INTERVAL_MS, LIKE_FOR_LIKE);
   const instances = await Promise.all(Array.from({ length: count }, () => startInstance(args)));
   await waitFor(
     async () => {
@@ -179,36 +187,52 @@ describeWithKafka('group sync: instances of one consumer group serve as one', ()
     }
   });
 
-  it('an instance started after the stream began serves the group ids within one interval', async () => {
+  it('an instance started after the stream began serves the group ids from its first answer', async () => {
     const { kafka, topics, sample, records } = await prepare('group-late', 29);
-    const args = groupArgs(kafka.brokers.join(','), topics, true, INTERVAL_MS);
+    // The defaults (training beside the stream): this test compares instances, not runs.
+    const args = groupArgs(kafka.brokers.join(','), topics, true, INTERVAL_MS, []);
     const instances: Instance[] = [];
     try {
       instances.push(...(await startGroup(kafka, topics, 2)));
-      const produced = produceInSlices(kafka, topics.inputTopic, records, 2_000, 300);
+      // The stream begins: a third of it, which the two instances learn from until they serve
+      // one state.
+      await produceInSlices(kafka, topics.inputTopic, records.slice(0, RECORDS / 3));
       await waitFor(
         async () =>
-          sumOffsets(await kafka.committedOffsets(topics.groupId, topics.inputTopic)) >= 8_000,
-        { timeoutMs: 180_000, intervalMs: 200, message: () => 'the group committed nothing' },
+          sumOffsets(await kafka.committedOffsets(topics.groupId, topics.inputTopic)) >=
+          RECORDS / 3,
+        { timeoutMs: 180_000, intervalMs: 200, message: () => 'the group did not catch up' },
       );
+      await waitForGroupAgreement(instances, 120_000);
+      const groupIds = await assignSample(instances[0]!, sample);
+      // A new instance reads the state topic before its first record: its first answer, before
+      // any sync round of its own, holds the group's ids.
+      const started = Date.now();
       const late = await startInstance(args);
       instances.push(late);
-      // It read the state topic before its first record: the first answer it gives, before any
-      // sync round of its own, already holds the group's ids.
       const lateIds = await waitFor(
         async () => ((await clustersOf(late)).ready ? assignSample(late, sample) : undefined),
-        { timeoutMs: 60_000, intervalMs: 50, message: () => 'the late instance never served' },
+        {
+          timeoutMs: 60_000,
+          intervalMs: 50,
+          message: () => `the late instance never served; ${late.cli.stderr().slice(-2000)}`,
+        },
       );
-      const othersIds = await assignSample(instances[0]!, sample);
-      expect(agreement(lateIds, othersIds)).toBeGreaterThanOrEqual(0.99);
-      await produced;
+      console.log('group-sync late joiner: first answer after ms', Date.now() - started);
+      expect(agreement(lateIds, groupIds)).toBeGreaterThanOrEqual(0.99);
+      // Then the stream goes on with all three, and they end with one state.
+      await produceInSlices(kafka, topics.inputTopic, records.slice(RECORDS / 3));
       await waitForEndCommitted(kafka, topics.groupId, topics.inputTopic, {
-        timeoutMs: 300_000,
-        message: () => `the group did not finish; ${late.cli.stderr().slice(-2000)}`,
+        timeoutMs: 150_000,
+        message: () =>
+          `the group did not finish; ${instances.map((i) => i.cli.stderr().slice(-1500)).join('\n---\n')}`,
       });
       const states = await waitForGroupAgreement(instances, 120_000);
       for (const s of states.slice(1))
         expect(centroidGap(states[0]!, s)).toBeLessThanOrEqual(CENTROID_TOLERANCE);
+      const ids = await Promise.all(instances.map((i) => assignSample(i, sample)));
+      for (const other of ids.slice(1))
+        expect(agreement(ids[0]!, other)).toBeGreaterThanOrEqual(0.99);
     } finally {
       await stopAll(instances);
     }
