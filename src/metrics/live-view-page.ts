@@ -236,7 +236,7 @@ function render(data) {
     document.getElementById("group").textContent = (g.leader ? "leader" : "follower") + " · " +
       g.instances.length + " instance" + (g.instances.length === 1 ? "" : "s") + " · epoch " +
       (g.epoch === null ? "–" : g.epoch) + (g.lagVersions > 0 ? " (" + g.lagVersions + " behind)" : "");
-    document.getElementById("group").title = g.instances.join("\n");
+    document.getElementById("group").title = g.instances.join("\\n");
   }
   document.getElementById("rate").textContent = fmt(data.recordsPerSecond);
   document.getElementById("records").textContent = fmt(data.records);

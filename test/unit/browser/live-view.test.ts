@@ -168,6 +168,28 @@ describeWithChromium('live view in Chromium', () => {
     // the rest's mean and the difference in standard deviations.
     for (const [, , apart] of profiles.cells)
       expect(apart).toMatch(/^features\[\d+\] \S+ \(rest \S+, [+-]\d+\.\d sd\)/);
+    // Without sync.enabled the group figure stays hidden; with it (the data's `group`, as a
+    // group member's /api/live gives it) it says the role, the instances and the epoch.
+    expect(await page.locator('#group-figure').isHidden()).toBe(true);
+    const group = await page.evaluate(async () => {
+      // Runs in the page: its globals, typed here without the DOM library.
+      const page = globalThis as unknown as {
+        render: (data: unknown) => void;
+        document: {
+          getElementById: (id: string) => { textContent: string | null; title: string } | null;
+        };
+      };
+      const data = (await (await fetch('/api/live')).json()) as Record<string, unknown>;
+      data['group'] = { leader: false, instances: ['a-1', 'b-2', 'c-3'], epoch: 7, lagVersions: 1 };
+      page.render(data);
+      const figure = page.document.getElementById('group');
+      return { text: figure?.textContent, title: figure?.title };
+    });
+    expect(group).toEqual({
+      text: 'follower · 3 instances · epoch 7 (1 behind)',
+      title: 'a-1\nb-2\nc-3',
+    });
+    expect(await page.locator('#group-figure').isVisible()).toBe(true);
     expect(errors).toEqual([]);
 
     mkdirSync(join(REPO_ROOT, 'test-results'), { recursive: true });
