@@ -144,10 +144,13 @@ function addArrays(a: Float64Array, b: Float64Array): Float64Array {
   return out;
 }
 
-/** Keeps the FARTHEST_KEPT largest distances with their points, in a canonical order. */
-class FarthestPoints {
+/**
+ * Keeps the FARTHEST_KEPT largest distances with their points, in a canonical order (the
+ * batch statistics here, and a group member's delta in store-delta.ts).
+ */
+export class FarthestPoints {
   readonly distances: number[] = [];
-  private readonly rows: Float32Array[] = [];
+  readonly rows: Float32Array[] = [];
 
   constructor(private readonly dim: number) {}
 

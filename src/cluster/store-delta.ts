@@ -1,5 +1,5 @@
 import type { OnlineKMeansStats } from './batch-stats.js';
-import { FARTHEST_KEPT } from './batch-stats.js';
+import { FarthestPoints } from './batch-stats.js';
 import { HISTOGRAM_BINS } from './distance-histogram.js';
 import type { EncodedArray } from './snapshot-codec.js';
 import { decodeF32, decodeF64, encodeArray } from './snapshot-codec.js';
@@ -27,8 +27,7 @@ export interface StoreDelta {
   maxEventTimeMs: number | null;
   outliers: number;
   histogram: Float64Array;
-  farthestDistances: number[];
-  farthestPoints: Float32Array[];
+  farthest: FarthestPoints;
 }
 
 export function emptyDelta(dim: number): StoreDelta {
@@ -40,8 +39,7 @@ export function emptyDelta(dim: number): StoreDelta {
     maxEventTimeMs: null,
     outliers: 0,
     histogram: new Float64Array(HISTOGRAM_BINS),
-    farthestDistances: [],
-    farthestPoints: [],
+    farthest: new FarthestPoints(dim),
   };
 }
 
@@ -59,9 +57,8 @@ export function addStats(delta: StoreDelta, stats: OnlineKMeansStats): void {
   delta.maxEventTimeMs = maxOrNull(delta.maxEventTimeMs, stats.maxEventTimeMs);
   delta.outliers += stats.outliers;
   for (let b = 0; b < HISTOGRAM_BINS; b++) delta.histogram[b]! += stats.histogram[b]!;
-  for (let i = 0; i < stats.farthestDistances.length; i++) {
-    offerFar(delta, stats.farthestDistances[i]!, stats.farthestPoints.slice(i * d, (i + 1) * d));
-  }
+  for (let i = 0; i < stats.farthestDistances.length; i++)
+    delta.farthest.offer(stats.farthestDistances[i]!, stats.farthestPoints, i * d);
 }
 
 /** a + b as a new delta (the sum of two instances' or two rounds' contributions). */
@@ -75,7 +72,7 @@ export function mergeDeltas(a: StoreDelta, b: StoreDelta): StoreDelta {
     out.maxEventTimeMs = maxOrNull(out.maxEventTimeMs, x.maxEventTimeMs);
     out.outliers += x.outliers;
     for (let b = 0; b < HISTOGRAM_BINS; b++) out.histogram[b]! += x.histogram[b]!;
-    x.farthestDistances.forEach((dist, i) => offerFar(out, dist, x.farthestPoints[i]!));
+    x.farthest.distances.forEach((dist, i) => out.farthest.offer(dist, x.farthest.rows[i]!, 0));
   }
   return out;
 }
@@ -104,8 +101,6 @@ export function statsFor(
     counts[r] = weight;
     sums.set(sum, r * d);
   }
-  const farthestPoints = new Float32Array(delta.farthestPoints.length * d);
-  delta.farthestPoints.forEach((p, i) => farthestPoints.set(p, i * d));
   return {
     stats: {
       baseVersion: store.version,
@@ -119,8 +114,8 @@ export function statsFor(
       outlierThreshold: store.outlierThreshold,
       outliers: delta.outliers,
       histogram: Float64Array.from(delta.histogram),
-      farthestDistances: Float64Array.from(delta.farthestDistances),
-      farthestPoints,
+      farthestDistances: Float64Array.from(delta.farthest.distances),
+      farthestPoints: delta.farthest.points(),
     },
     droppedWeight,
   };
@@ -145,8 +140,6 @@ export function deltaToJson(delta: StoreDelta): StoreDeltaJson {
   const ids = [...delta.perId.keys()].sort((a, b) => a - b);
   const sums = new Float64Array(ids.length * delta.dim);
   ids.forEach((id, i) => sums.set(delta.perId.get(id)!.sum, i * delta.dim));
-  const far = new Float32Array(delta.farthestPoints.length * delta.dim);
-  delta.farthestPoints.forEach((p, i) => far.set(p, i * delta.dim));
   return {
     dim: delta.dim,
     ids,
@@ -157,8 +150,8 @@ export function deltaToJson(delta: StoreDelta): StoreDeltaJson {
     maxEventTimeMs: delta.maxEventTimeMs,
     outliers: delta.outliers,
     histogram: encodeArray(delta.histogram),
-    farthestDistances: [...delta.farthestDistances],
-    farthestPoints: encodeArray(far),
+    farthestDistances: [...delta.farthest.distances],
+    farthestPoints: encodeArray(delta.farthest.points()),
   };
 }
 
@@ -180,8 +173,7 @@ export function deltaFromJson(json: StoreDeltaJson): StoreDelta {
   delta.outliers = json.outliers;
   delta.histogram = decodeF64(json.histogram, 'delta.histogram');
   const far = decodeF32(json.farthestPoints, 'delta.farthestPoints');
-  delta.farthestDistances = [...json.farthestDistances];
-  delta.farthestPoints = json.farthestDistances.map((_, i) => far.slice(i * d, (i + 1) * d));
+  json.farthestDistances.forEach((dist, i) => delta.farthest.offer(dist, far, i * d));
   return delta;
 }
 
@@ -193,29 +185,6 @@ function addToId(delta: StoreDelta, id: number, sum: Float64Array, weight: numbe
   }
   for (let t = 0; t < sum.length; t++) entry.sum[t]! += sum[t]!;
   entry.weight += weight;
-}
-
-/** Keeps the FARTHEST_KEPT farthest points, farthest first (ties: smaller point first). */
-function offerFar(delta: StoreDelta, dist: number, point: Float32Array): void {
-  let at = delta.farthestDistances.length;
-  while (
-    at > 0 &&
-    before(dist, point, delta.farthestDistances[at - 1]!, delta.farthestPoints[at - 1]!)
-  )
-    at--;
-  if (at >= FARTHEST_KEPT) return;
-  delta.farthestDistances.splice(at, 0, dist);
-  delta.farthestPoints.splice(at, 0, point);
-  if (delta.farthestDistances.length > FARTHEST_KEPT) {
-    delta.farthestDistances.pop();
-    delta.farthestPoints.pop();
-  }
-}
-
-function before(d: number, p: Float32Array, dOther: number, pOther: Float32Array): boolean {
-  if (d !== dOther) return d > dOther;
-  for (let t = 0; t < p.length; t++) if (p[t] !== pOther[t]) return p[t]! < pOther[t]!;
-  return false;
 }
 
 function maxOrNull(a: number | null, b: number | null): number | null {

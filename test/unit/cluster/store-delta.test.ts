@@ -47,10 +47,17 @@ describe("StoreDelta: one instance's contribution to a shared store, keyed by cl
     const b = points(200, 2);
     const sharded = store();
     const merged = mergeDeltas(deltaOf(sharded, a), deltaOf(sharded, b));
-    sharded.applyStats(statsFor(merged, sharded.statsBase()).stats);
+    const fromDeltas = statsFor(merged, sharded.statsBase()).stats;
+    sharded.applyStats(fromDeltas);
 
     const whole = store();
-    whole.applyStats(mergeStats(whole.batchStats(a), whole.batchStats(b)));
+    const unsharded = mergeStats(whole.batchStats(a), whole.batchStats(b));
+    whole.applyStats(unsharded);
+    // The farthest points (re-seeding, births) are the same ones, in the same order.
+    expect(Array.from(fromDeltas.farthestDistances)).toEqual(
+      Array.from(unsharded.farthestDistances),
+    );
+    expect(Array.from(fromDeltas.farthestPoints)).toEqual(Array.from(unsharded.farthestPoints));
 
     const x = sharded.centroids64();
     const y = whole.centroids64();
