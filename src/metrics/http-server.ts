@@ -1,8 +1,9 @@
 /**
  * The operator's endpoints: `/metrics` (Prometheus text format), `/healthz` (the process is
  * alive; 503 with the reason once it is stopping on a permanent failure or a stall), `/readyz` (the store is initialised and the source reachable; 503 with the reasons
- * otherwise), `/clusters` (the centroid store as JSON) and, when a live view is given, `/` (the
- * live view page) and `/api/live` (the JSON it polls).
+ * otherwise), `/clusters` (the centroid store as JSON), `POST /assign` (the cluster ids of the
+ * records in the body under the current state, when given) and, when a live view is given, `/`
+ * (the live view page) and `/api/live` (the JSON it polls).
  *
  * With a token (http.authToken or http.authTokenFile), everything but `/metrics` and `/healthz`
  * needs `Authorization: Bearer <token>` (or `?token=<token>`, which is how a browser opens the

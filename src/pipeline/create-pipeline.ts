@@ -52,7 +52,7 @@ import { stateDifferences, stateDigest, stateSettings } from '../state/checkpoin
 import { fetchedBatches } from './micro-batch.js';
 import { assignmentsTarget, openWithRetry } from './open-sink.js';
 import { embedsApart } from './online-learner.js';
-import { GroupSync, type GroupSyncStatus } from './group-sync.js';
+import { GroupSync } from './group-sync.js';
 
 export interface PipelineOptions {
   logger?: Logger;
@@ -93,8 +93,6 @@ export interface Pipeline {
   readonly httpUrl: string | undefined;
   /** The trainer workers, once the first batch started them (operations and fault tests). */
   readonly trainer: TrainerPool | undefined;
-  /** The consumer group's shared state, with sync.enabled. */
-  readonly group: GroupSyncStatus | undefined;
   /** Assigns records with the current state, changing nothing (POST /assign). */
   assign(values: readonly Buffer[]): ReturnType<BatchProcessor['assignValues']>;
 }
@@ -422,9 +420,6 @@ export async function createPipeline(
     },
     get trainer() {
       return trainer;
-    },
-    get group() {
-      return sync?.status();
     },
     assign: (values) => processor.assignValues(values),
   };

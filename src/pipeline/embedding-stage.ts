@@ -1,7 +1,7 @@
 /**
  * The second half of a batch's first stage: its valid rows embedded by the trainer pool's
- * embedder with the current weights (started on the first batch, once the input dimension is
- * known), or passed through as they are with `model.kind: none`. Where positives come from a
+ * embedder with the current weights (started by the first batch or POST /assign, once the input
+ * dimension is known; from the group leader's weights when they came first), or passed through as they are with `model.kind: none`. Where positives come from a
  * record field or key, the step that embeds a batch also trains on it (those positives are not
  * in the replay memory). Counts worker restarts and remembers the last model version seen.
  */
@@ -33,6 +33,7 @@ export class EmbeddingStage {
   /** The model version of the last embedding (the checkpoint's until then). */
   modelVersion: number;
   private restartsCounted = 0;
+  private starting: Promise<TrainerPool> | undefined;
   /** Weights to start the trainer from, taken before it started (a group's shared state). */
   private initialModel: ModelState | undefined;
 
@@ -85,13 +86,16 @@ export class EmbeddingStage {
   }
 
   /** The trainer pool, started now if no batch started it yet. */
-  private async trainerFor(dim: number): Promise<TrainerPool> {
+  private trainerFor(dim: number): Promise<TrainerPool> {
+    // One start, however many callers: a batch and a POST /assign may both arrive before it ends.
     const resume = this.deps.resume;
-    this.trainer ??= await this.deps.startTrainer(
-      dim,
-      this.initialModel ?? (resume === undefined ? undefined : modelStateFromJson(resume.model)),
-    );
-    return this.trainer;
+    this.starting ??= this.deps
+      .startTrainer(
+        dim,
+        this.initialModel ?? (resume === undefined ? undefined : modelStateFromJson(resume.model)),
+      )
+      .then((pool) => (this.trainer = pool));
+    return this.starting;
   }
 
   /** Weights taken from the group before the trainer started (`setModel`), if any. */
@@ -101,8 +105,8 @@ export class EmbeddingStage {
 
   /** From now on, embed with `state` (the group leader's weights, sync.enabled). */
   async setModel(state: ModelState): Promise<void> {
-    if (this.trainer === undefined) this.initialModel = state;
-    else await this.trainer.setState(state);
+    if (this.starting === undefined) this.initialModel = state;
+    else await (await this.starting).setState(state);
     this.modelVersion = state.version;
   }
 

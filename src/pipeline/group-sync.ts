@@ -147,10 +147,6 @@ export class GroupSync {
     return this.deps.instance;
   }
 
-  get isLeader(): boolean {
-    return this.leader;
-  }
-
   /** Whether this instance may seed the store itself: only as the group's leader. */
   mayStartStore(): boolean {
     return this.leader;
